@@ -1,0 +1,3 @@
+int main() {
+  return 0;
+}  // replaced by the real hydra-cli

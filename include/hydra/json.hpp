@@ -1,0 +1,38 @@
+/// @brief JSON exactly as JavaScript writes it: `JSON.stringify` byte parity for the wire, plus
+/// the timestamp format Node uses.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hydra::json {
+
+/// Serialises like JavaScript's `JSON.stringify(value)`: insertion key order, no whitespace, JS
+/// string escaping (only `"`, `\\` and U+0000–U+001F are escaped; `/` and non-ASCII are not), JS
+/// number formatting (shortest round trip, `1` not `1.0`, `1e+21`, `1e-7`, `-0` as `0`,
+/// NaN/Infinity as `null`; integers beyond 2^53 formatted as the double JS would hold).
+std::string stringify(const boost::json::value& value);
+
+/// Appends the serialisation of `value` to `out`.
+void stringify_to(std::string& out, const boost::json::value& value);
+
+/// A double formatted as JavaScript's `String(number)` / JSON number.
+std::string format_number(double value);
+
+/// Parses JSON text; std::nullopt when it is not valid JSON (never throws).
+std::optional<boost::json::value> try_parse(std::string_view text);
+
+/// `new Date(tp).toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fractional digits).
+std::string iso_timestamp(std::chrono::system_clock::time_point tp);
+
+/// The current time as `iso_timestamp`.
+std::string iso_now();
+
+/// Parses an ISO-8601 UTC timestamp as written by `iso_timestamp` (also accepts no fraction or
+/// a `+00:00` suffix); std::nullopt if it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_iso_timestamp(std::string_view text);
+
+}  // namespace hydra::json

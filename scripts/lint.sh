@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs clang-tidy (.clang-tidy) over the library and the apps. Slow; not part of the test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+scripts/setup.sh "$BUILD_DIR"
+git ls-files 'src/*.cpp' 'apps/*.cpp' | xargs -r -P"$(nproc)" -n4 clang-tidy -p "$BUILD_DIR" --quiet

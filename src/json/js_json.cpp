@@ -1,0 +1,480 @@
+// JSON serialisation byte-identical to JavaScript's JSON.stringify, and Date#toISOString.
+#include <boost/json/basic_parser_impl.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "hydra/json.hpp"
+
+namespace hydra::json {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// A byte needs escaping when it is `"`, `\` or a C0 control; everything else (including `/`, DEL
+// and every byte of a multi-byte UTF-8 sequence) is copied raw, as JS does for well-formed text.
+// JS escapes lone surrogates as \udxxx; those cannot be represented in valid UTF-8, and malformed
+// input bytes are copied through unchanged rather than guessed at.
+constexpr bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  const char* p = s.data();
+  const char* end = p + s.size();
+  while (p < end) {
+    const char* run = p;
+    while (p < end && !needs_escape(static_cast<unsigned char>(*p)))
+      ++p;
+    out.append(run, p);
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p++);
+    switch (c) {
+      case '"':
+        out.append("\\\"", 2);
+        break;
+      case '\\':
+        out.append("\\\\", 2);
+        break;
+      case '\b':
+        out.append("\\b", 2);
+        break;
+      case '\t':
+        out.append("\\t", 2);
+        break;
+      case '\n':
+        out.append("\\n", 2);
+        break;
+      case '\f':
+        out.append("\\f", 2);
+        break;
+      case '\r':
+        out.append("\\r", 2);
+        break;
+      default: {
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(esc, 6);
+      }
+    }
+  }
+  out.push_back('"');
+}
+
+// ECMAScript Number::toString: the shortest round-trip digits laid out by decimal exponent.
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out.append("null", 4);
+    return;
+  }
+  if (v == 0) {  // also -0, which JS prints as 0
+    out.push_back('0');
+    return;
+  }
+  if (v < 0) {
+    out.push_back('-');
+    v = -v;
+  }
+  // Scientific form yields the same shortest digit string as JS, in a fixed shape to re-lay out:
+  // d[.ddd]e±XX.
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const char* e = static_cast<const char*>(std::memchr(buf, 'e', res.ptr - buf));
+  char digits[32];
+  int k = 0;
+  for (const char* p = buf; p < e; ++p) {
+    if (*p != '.') digits[k++] = *p;
+  }
+  int exp10 = 0;
+  std::from_chars(e + (e[1] == '+' ? 2 : 1), res.ptr, exp10);
+  const int n = exp10 + 1;  // position of the decimal point relative to the digits
+
+  if (k <= n && n <= 21) {
+    out.append(digits, k);
+    out.append(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out.append(digits, n);
+    out.push_back('.');
+    out.append(digits + n, k - n);
+  } else if (-6 < n && n <= 0) {
+    out.append("0.", 2);
+    out.append(static_cast<size_t>(-n), '0');
+    out.append(digits, k);
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out.append(digits + 1, k - 1);
+    }
+    out.push_back('e');
+    const int shown = n - 1;
+    out.push_back(shown < 0 ? '-' : '+');
+    char eb[8];
+    const auto er = std::to_chars(eb, eb + sizeof eb, shown < 0 ? -shown : shown);
+    out.append(eb, er.ptr);
+  }
+}
+
+constexpr std::uint64_t kMaxSafe = std::uint64_t{1} << 53;
+
+template <typename Int>
+void append_integer(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_value(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      out.append("null", 4);
+      break;
+    case boost::json::kind::bool_:
+      if (v.get_bool()) {
+        out.append("true", 4);
+      } else {
+        out.append("false", 5);
+      }
+      break;
+    case boost::json::kind::int64: {
+      const std::int64_t i = v.get_int64();
+      const std::uint64_t mag = i < 0 ? 0 - static_cast<std::uint64_t>(i) : i;
+      // Beyond 2^53 JS holds the nearest double, so print that rather than the exact integer.
+      if (mag <= kMaxSafe) {
+        append_integer(out, i);
+      } else {
+        append_number(out, static_cast<double>(i));
+      }
+      break;
+    }
+    case boost::json::kind::uint64: {
+      const std::uint64_t u = v.get_uint64();
+      if (u <= kMaxSafe) {
+        append_integer(out, u);
+      } else {
+        append_number(out, static_cast<double>(u));
+      }
+      break;
+    }
+    case boost::json::kind::double_:
+      append_number(out, v.get_double());
+      break;
+    case boost::json::kind::string:
+      append_string(out, v.get_string());
+      break;
+    case boost::json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_value(out, item);
+      }
+      out.push_back(']');
+      break;
+    }
+    case boost::json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_string(out, kv.key());
+        out.push_back(':');
+        append_value(out, kv.value());
+      }
+      out.push_back('}');
+      break;
+    }
+  }
+}
+
+// Builds a value from boost::json::basic_parser events. Boost 1.81's own value parser can be one
+// ulp off for long mantissas and extreme exponents, so every number that is not an exact integer
+// is re-read from its text with std::from_chars, which rounds correctly as JSON.parse does.
+// Duplicate keys keep the first key's position and the last value, as in a JS object.
+class Builder {
+ public:
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  bool on_document_begin(boost::json::error_code&) { return true; }
+  bool on_document_end(boost::json::error_code&) { return true; }
+  bool on_array_begin(boost::json::error_code&) { return open(boost::json::array()); }
+  bool on_array_end(std::size_t, boost::json::error_code&) { return close(); }
+  bool on_object_begin(boost::json::error_code&) { return open(boost::json::object()); }
+  bool on_object_end(std::size_t, boost::json::error_code&) { return close(); }
+  bool on_string_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    text_.append(s.data(), s.size());
+    boost::json::value v(boost::json::string_view(text_.data(), text_.size()));
+    text_.clear();
+    return add(std::move(v));
+  }
+  bool on_key_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    text_.append(s.data(), s.size());
+    keys_.push_back(std::move(text_));
+    text_.clear();
+    return true;
+  }
+  bool on_number_part(boost::json::string_view s, boost::json::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, boost::json::string_view, boost::json::error_code&) {
+    text_.clear();
+    return add(i);
+  }
+  bool on_uint64(std::uint64_t u, boost::json::string_view, boost::json::error_code&) {
+    text_.clear();
+    return add(u);
+  }
+  bool on_double(double d, boost::json::string_view s, boost::json::error_code&) {
+    text_.append(s.data(), s.size());
+    double exact = 0;
+    const auto r = std::from_chars(text_.data(), text_.data() + text_.size(), exact);
+    // Out of range means overflow or underflow, where Boost's ±infinity or 0 is already right.
+    if (r.ec == std::errc() && r.ptr == text_.data() + text_.size()) d = exact;
+    text_.clear();
+    return add(d);
+  }
+  bool on_bool(bool b, boost::json::error_code&) { return add(b); }
+  bool on_null(boost::json::error_code&) { return add(nullptr); }
+  bool on_comment_part(boost::json::string_view, boost::json::error_code&) { return true; }
+  bool on_comment(boost::json::string_view, boost::json::error_code&) { return true; }
+
+  boost::json::value take() { return std::move(result_); }
+
+ private:
+  bool open(boost::json::value container) {
+    stack_.push_back(std::move(container));
+    return true;
+  }
+
+  bool close() {
+    boost::json::value done = std::move(stack_.back());
+    stack_.pop_back();
+    return add(std::move(done));
+  }
+
+  bool add(boost::json::value v) {
+    if (stack_.empty()) {
+      result_ = std::move(v);
+    } else if (auto* a = stack_.back().if_array()) {
+      a->push_back(std::move(v));
+    } else {
+      stack_.back().get_object()[keys_.back()] = std::move(v);
+      keys_.pop_back();
+    }
+    return true;
+  }
+
+  std::vector<boost::json::value> stack_;
+  std::vector<std::string> keys_;
+  std::string text_;
+  boost::json::value result_;
+};
+
+// Howard Hinnant's days_from_civil / civil_from_days: exact for the whole proleptic Gregorian
+// range, which std::chrono::year cannot represent beyond ±32767.
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+struct Civil {
+  std::int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+constexpr Civil civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {y + (m <= 2), m, d};
+}
+
+void append_padded(std::string& out, std::int64_t v, int width) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  const int len = static_cast<int>(r.ptr - buf);
+  if (len < width) out.append(static_cast<size_t>(width - len), '0');
+  out.append(buf, r.ptr);
+}
+
+bool read_digits(std::string_view s, size_t& pos, size_t count, int& value) {
+  if (pos + count > s.size()) return false;
+  value = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  pos += count;
+  return true;
+}
+
+bool expect(std::string_view s, size_t& pos, char c) {
+  if (pos >= s.size() || s[pos] != c) return false;
+  ++pos;
+  return true;
+}
+
+constexpr bool is_leap(std::int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+unsigned days_in_month(std::int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+}  // namespace
+
+void stringify_to(std::string& out, const boost::json::value& value) {
+  append_value(out, value);
+}
+
+std::string stringify(const boost::json::value& value) {
+  std::string out;
+  out.reserve(256);
+  append_value(out, value);
+  return out;
+}
+
+std::string format_number(double value) {
+  std::string out;
+  append_number(out, value);
+  return out;
+}
+
+std::optional<boost::json::value> try_parse(std::string_view text) {
+  boost::json::parse_options opts;
+  // JSON.parse has no nesting limit short of the stack; Boost's default of 32 is far below it.
+  opts.max_depth = 10000;
+  boost::json::basic_parser<Builder> parser(opts);
+  boost::json::error_code ec;
+  try {
+    const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+    if (ec || used != text.size()) return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return parser.handler().take();
+}
+
+std::string iso_timestamp(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  // A JS Date holds whole milliseconds; flooring matches it for instants before 1970 too.
+  const std::int64_t ms = floor<milliseconds>(tp).time_since_epoch().count();
+  std::int64_t days = ms / 86'400'000;
+  std::int64_t rem = ms % 86'400'000;
+  if (rem < 0) {
+    rem += 86'400'000;
+    --days;
+  }
+  const Civil c = civil_from_days(days);
+  std::string out;
+  out.reserve(27);
+  // Years outside 0000–9999 use the expanded ±YYYYYY form, as toISOString does.
+  if (c.year < 0 || c.year > 9999) {
+    out.push_back(c.year < 0 ? '-' : '+');
+    append_padded(out, c.year < 0 ? -c.year : c.year, 6);
+  } else {
+    append_padded(out, c.year, 4);
+  }
+  out.push_back('-');
+  append_padded(out, c.month, 2);
+  out.push_back('-');
+  append_padded(out, c.day, 2);
+  out.push_back('T');
+  append_padded(out, rem / 3'600'000, 2);
+  out.push_back(':');
+  append_padded(out, rem / 60'000 % 60, 2);
+  out.push_back(':');
+  append_padded(out, rem / 1000 % 60, 2);
+  out.push_back('.');
+  append_padded(out, rem % 1000, 3);
+  out.push_back('Z');
+  return out;
+}
+
+std::string iso_now() {
+  return iso_timestamp(std::chrono::system_clock::now());
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_iso_timestamp(std::string_view s) {
+  size_t pos = 0;
+  std::int64_t year = 0;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    const bool neg = s[0] == '-';
+    pos = 1;
+    int y = 0;
+    if (!read_digits(s, pos, 6, y)) return std::nullopt;
+    year = neg ? -y : y;
+  } else {
+    int y = 0;
+    if (!read_digits(s, pos, 4, y)) return std::nullopt;
+    year = y;
+  }
+  int month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!expect(s, pos, '-') || !read_digits(s, pos, 2, month) || !expect(s, pos, '-') ||
+      !read_digits(s, pos, 2, day) || !expect(s, pos, 'T') || !read_digits(s, pos, 2, hour) ||
+      !expect(s, pos, ':') || !read_digits(s, pos, 2, minute) || !expect(s, pos, ':') ||
+      !read_digits(s, pos, 2, second)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 ||
+      static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(month)) || hour > 23 ||
+      minute > 59 || second > 59) {
+    return std::nullopt;
+  }
+  std::int64_t nanos = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    const size_t start = pos;
+    std::int64_t scale = 100'000'000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      nanos += (s[pos] - '0') * scale;  // digits past nanoseconds are dropped
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  const std::string_view zone = s.substr(pos);
+  if (zone != "Z" && zone != "+00:00") return std::nullopt;
+
+  using namespace std::chrono;
+  const std::int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t secs = days * 86'400 + hour * 3600 + minute * 60 + second;
+  // system_clock counts nanoseconds here, which spans only about ±292 years around 1970.
+  constexpr std::int64_t kLimit = duration_cast<seconds>(system_clock::duration::max()).count() - 1;
+  if (secs > kLimit || secs < -kLimit) return std::nullopt;
+  return system_clock::time_point(
+      duration_cast<system_clock::duration>(seconds(secs) + nanoseconds(nanos)));
+}
+
+}  // namespace hydra::json

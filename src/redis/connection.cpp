@@ -1,0 +1,558 @@
+// The Redis connection: request queue, pipelined writer, reply reader, reconnect loop.
+#include "hydra/redis/connection.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <deque>
+#include <set>
+
+#include "hydra/error.hpp"
+#include "redis/resp.hpp"
+#include "redis/transport.hpp"
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+namespace hydra::redis {
+
+const char* to_string(State state) {
+  switch (state) {
+    case State::idle:
+      return "idle";
+    case State::connecting:
+      return "connecting";
+    case State::connected:
+      return "connected";
+    case State::disconnected:
+      return "disconnected";
+    case State::stopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+namespace {
+
+struct Pending {
+  std::string payload;
+  std::size_t expected = 0;
+  std::vector<Reply> replies;
+  // Empty once completed. (std::optional because Boost 1.81's any_completion_handler move
+  // assignment re-wraps the handler instead of moving it.)
+  std::optional<Connection::BatchHandler> handler;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool wait_for_connection = true;
+  std::string what;  // first command name, for error messages
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// How many replies a command produces: one, except the (un)subscribe family, which confirms
+// each channel separately.
+std::size_t replies_for(const Command& cmd) {
+  if (cmd.empty()) return 0;
+  for (auto name : {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"}) {
+    if (iequals(cmd[0], name)) return cmd.size() > 1 ? cmd.size() - 1 : 1;
+  }
+  return 1;
+}
+
+// Runs two coroutines until the first one finishes, normally or with an exception (unlike
+// awaitable_operators' `||`, which waits for a success); the other is cancelled. Returns the
+// index of the first; rethrows its exception.
+asio::awaitable<std::size_t> race(asio::awaitable<void> a, asio::awaitable<void> b) {
+  auto ex = co_await asio::this_coro::executor;
+  auto [order, e0, e1] = co_await asio::experimental::make_parallel_group(
+                             asio::co_spawn(ex, std::move(a), asio::deferred),
+                             asio::co_spawn(ex, std::move(b), asio::deferred))
+                             .async_wait(asio::experimental::wait_for_one(), asio::deferred);
+  std::size_t first = order[0];
+  if (auto e = first == 0 ? e0 : e1) std::rethrow_exception(e);
+  co_return first;
+}
+
+asio::awaitable<void> wait_timer(asio::steady_timer& timer) {
+  co_await timer.async_wait(use_awaitable);
+}
+
+}  // namespace
+
+struct Connection::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::any_io_executor ex, Config cfg, Mode m)
+      : strand(asio::make_strand(ex)),
+        config(std::move(cfg)),
+        mode(m),
+        transport(strand),
+        writer_signal(strand),
+        deadline_timer(strand),
+        backoff_timer(strand) {}
+
+  asio::strand<asio::any_io_executor> strand;
+  Config config;
+  Mode mode;
+  std::atomic<State> state{State::idle};
+  std::atomic<unsigned long> connects{0};
+  StateHandler on_state;
+  MessageHandler on_message;
+  std::deque<std::unique_ptr<Pending>> write_queue;
+  std::deque<std::unique_ptr<Pending>> inflight;
+  std::set<std::string> channels;
+  std::set<std::string> patterns;
+  Transport transport;
+  resp::Decoder decoder;
+  asio::steady_timer writer_signal;
+  asio::steady_timer deadline_timer;
+  asio::steady_timer backoff_timer;
+  std::array<char, 16384> read_buffer{};
+  std::string write_buffer;
+  bool started = false;
+  bool stopping = false;
+
+  void set_state(State s, const std::string& detail) {
+    state = s;
+    if (on_state) on_state(s, detail);
+  }
+
+  std::string endpoint() const { return describe(config); }
+
+  void complete(Pending& p, std::error_code ec) {
+    const auto& fallback = strand;
+    if (!p.handler) return;
+    BatchHandler handler(std::move(*p.handler));
+    p.handler.reset();
+    auto replies = std::move(p.replies);
+    auto ex = asio::get_associated_executor(handler, fallback);
+    // Posted (never run inline) so a handler that issues a new request cannot re-enter the
+    // queue being iterated; then dispatched to the handler's own executor.
+    asio::post(strand, [ex, h = std::move(handler), ec, r = std::move(replies)]() mutable {
+      asio::dispatch(ex, [h = std::move(h), ec, r = std::move(r)]() mutable {
+        std::move(h)(ec, std::move(r));
+      });
+    });
+  }
+
+  void enqueue(std::vector<Command> commands, RequestOptions options, BatchHandler handler) {
+    auto p = std::make_unique<Pending>();
+    p->handler.emplace(std::move(handler));
+    if (stopping || state == State::stopped) {
+      complete(*p, make_error_code(errc::stopped));
+      return;
+    }
+    if (commands.empty()) {
+      complete(*p, {});
+      return;
+    }
+    if (state != State::connected && !options.wait_for_connection) {
+      complete(*p, make_error_code(errc::disconnected));
+      return;
+    }
+    for (const auto& c : commands) {
+      resp::encode(p->payload, c);
+      p->expected += replies_for(c);
+    }
+    p->what = commands.front().empty() ? "" : commands.front().front();
+    auto timeout = options.timeout.count() < 0 ? config.command_timeout : options.timeout;
+    if (timeout.count() > 0) p->deadline = Clock::now() + timeout;
+    p->wait_for_connection = options.wait_for_connection;
+    write_queue.push_back(std::move(p));
+    auto deadline = write_queue.back()->deadline;
+    writer_signal.cancel();
+    if (deadline < deadline_timer.expiry()) deadline_timer.cancel();
+  }
+
+  void fail_all(std::deque<std::unique_ptr<Pending>>& q, std::error_code ec) {
+    for (auto& p : q)
+      complete(*p, ec);
+    q.clear();
+  }
+
+  void on_disconnect() {
+    fail_all(inflight, make_error_code(errc::disconnected));
+    std::deque<std::unique_ptr<Pending>> keep;
+    for (auto& p : write_queue) {
+      if (!p->handler) continue;
+      if (p->wait_for_connection) {
+        keep.push_back(std::move(p));
+      } else {
+        complete(*p, make_error_code(errc::disconnected));
+      }
+    }
+    write_queue = std::move(keep);
+    decoder.reset();
+  }
+
+  // The hook where Sentinel master discovery will plug in: the endpoint to dial on this attempt.
+  std::pair<std::string, std::uint16_t> resolve_endpoint() const {
+    return {config.host, config.port};
+  }
+
+  asio::awaitable<Reply> read_reply() {
+    for (;;) {
+      if (auto r = decoder.next()) co_return std::move(*r);
+      std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
+      decoder.feed({read_buffer.data(), n});
+    }
+  }
+
+  // Connects and runs the handshake: AUTH, SELECT, CLIENT SETNAME, and the subscriptions.
+  asio::awaitable<void> connect_once() {
+    decoder.reset();
+    auto [host, port] = resolve_endpoint();
+    co_await transport.connect(config, host, port);
+    std::vector<Command> hello;
+    if (!config.password.empty()) {
+      if (config.username.empty()) {
+        hello.push_back({"AUTH", config.password});
+      } else {
+        hello.push_back({"AUTH", config.username, config.password});
+      }
+    }
+    if (config.db != 0) hello.push_back({"SELECT", std::to_string(config.db)});
+    if (!config.client_name.empty()) hello.push_back({"CLIENT", "SETNAME", config.client_name});
+    if (!channels.empty()) {
+      Command c{"SUBSCRIBE"};
+      c.insert(c.end(), channels.begin(), channels.end());
+      hello.push_back(std::move(c));
+    }
+    if (!patterns.empty()) {
+      Command c{"PSUBSCRIBE"};
+      c.insert(c.end(), patterns.begin(), patterns.end());
+      hello.push_back(std::move(c));
+    }
+    if (hello.empty()) co_return;
+    std::string out;
+    for (const auto& c : hello)
+      resp::encode(out, c);
+    co_await transport.write(asio::buffer(out));
+    for (const auto& c : hello) {
+      for (std::size_t i = 0; i < replies_for(c); ++i) {
+        Reply r = co_await read_reply();
+        if (r.is_error()) {
+          throw Error(errc::redis_error, c.front() + " failed: " + r.str);
+        }
+      }
+    }
+  }
+
+  void dispatch_reply(Reply r) {
+    if (mode == Mode::subscriber && r.is_array() && r.elements.size() >= 3 &&
+        r.elements[0].type == Reply::Type::string) {
+      const std::string& kind = r.elements[0].str;
+      if (kind == "message") {
+        if (on_message) on_message(r.elements[1].str, r.elements[2].str);
+        return;
+      }
+      if (kind == "pmessage" && r.elements.size() >= 4) {
+        if (on_message) on_message(r.elements[2].str, r.elements[3].str);
+        return;
+      }
+    }
+    if (inflight.empty()) {
+      throw Error(errc::protocol_error, "reply without a request: " + r.describe());
+    }
+    Pending& p = *inflight.front();
+    p.replies.push_back(std::move(r));
+    if (p.replies.size() >= p.expected) {
+      complete(p, {});
+      inflight.pop_front();
+    }
+  }
+
+  asio::awaitable<void> reader() {
+    for (;;) {
+      std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
+      decoder.feed({read_buffer.data(), n});
+      while (auto r = decoder.next())
+        dispatch_reply(std::move(*r));
+    }
+  }
+
+  asio::awaitable<void> writer() {
+    for (;;) {
+      while (write_queue.empty()) {
+        writer_signal.expires_at(Clock::time_point::max());
+        co_await writer_signal.async_wait(asio::as_tuple(use_awaitable));
+        // Woken either by a new request or because the reader failed and this coroutine is
+        // being cancelled by the parallel group.
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (stopping || cs.cancelled() != asio::cancellation_type::none) co_return;
+      }
+      // Everything queued goes out in one write: this is the automatic pipelining.
+      write_buffer.clear();
+      while (!write_queue.empty()) {
+        auto p = std::move(write_queue.front());
+        write_queue.pop_front();
+        if (!p->handler) continue;  // timed out before it could be written
+        write_buffer += p->payload;
+        p->payload.clear();
+        p->payload.shrink_to_fit();
+        inflight.push_back(std::move(p));
+      }
+      if (!write_buffer.empty()) co_await transport.write(asio::buffer(write_buffer));
+    }
+  }
+
+  // Completes requests whose deadline passed. A request that timed out after it was written
+  // means the server or the link is not answering: the connection is reset so that later
+  // commands do not queue up behind it.
+  asio::awaitable<void> deadline_loop() {
+    auto self = shared_from_this();
+    while (!stopping) {
+      auto now = Clock::now();
+      auto next = Clock::time_point::max();
+      for (auto& p : write_queue) {
+        if (!p->handler) continue;
+        if (p->deadline <= now) {
+          complete(*p, make_error_code(errc::timeout));
+        } else {
+          next = std::min(next, p->deadline);
+        }
+      }
+      bool reset = false;
+      for (auto& p : inflight) {
+        if (!p->handler) continue;
+        if (p->deadline <= now) {
+          complete(*p, make_error_code(errc::timeout));
+          reset = true;
+        } else {
+          next = std::min(next, p->deadline);
+        }
+      }
+      if (reset && state == State::connected) transport.close();
+      deadline_timer.expires_at(next);
+      co_await deadline_timer.async_wait(asio::as_tuple(use_awaitable));
+    }
+  }
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    auto delay = config.reconnect_min_delay;
+    unsigned failures = 0;
+    while (!stopping) {
+      set_state(State::connecting, endpoint());
+      std::string error;
+      try {
+        asio::steady_timer timer(strand);
+        timer.expires_after(config.connect_timeout);
+        if (co_await race(connect_once(), wait_timer(timer)) == 1) {
+          transport.close();
+          error =
+              "connect timed out after " + std::to_string(config.connect_timeout.count()) + " ms";
+        }
+      } catch (const std::exception& e) {
+        transport.close();
+        error = e.what();
+      }
+      if (stopping) break;
+      if (!error.empty()) {
+        ++failures;
+        if (config.max_reconnect_attempts != 0 && failures >= config.max_reconnect_attempts) {
+          set_state(State::stopped,
+                    "giving up after " + std::to_string(failures) + " failed attempts: " + error);
+          stopping = true;
+          fail_all(write_queue, make_error_code(errc::disconnected));
+          break;
+        }
+        set_state(State::disconnected, "cannot connect to " + endpoint() + ": " + error +
+                                           "; retrying in " + std::to_string(delay.count()) +
+                                           " ms");
+        fail_all_not_waiting();
+        backoff_timer.expires_after(delay);
+        co_await backoff_timer.async_wait(asio::as_tuple(use_awaitable));
+        delay = std::min(delay * 2, config.reconnect_max_delay);
+        continue;
+      }
+      failures = 0;
+      delay = config.reconnect_min_delay;
+      ++connects;
+      set_state(State::connected, endpoint());
+      std::string why;
+      try {
+        co_await race(reader(), writer());
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      transport.close();
+      on_disconnect();
+      if (stopping) break;
+      set_state(State::disconnected, "connection to " + endpoint() +
+                                         " lost: " + (why.empty() ? std::string("closed") : why));
+    }
+    fail_all(inflight, make_error_code(errc::stopped));
+    fail_all(write_queue, make_error_code(errc::stopped));
+    if (state != State::stopped) set_state(State::stopped, "stopped");
+  }
+
+  void fail_all_not_waiting() {
+    std::deque<std::unique_ptr<Pending>> keep;
+    for (auto& p : write_queue) {
+      if (!p->handler) continue;
+      if (p->wait_for_connection) {
+        keep.push_back(std::move(p));
+      } else {
+        complete(*p, make_error_code(errc::disconnected));
+      }
+    }
+    write_queue = std::move(keep);
+  }
+
+  void do_stop() {
+    if (stopping) return;
+    stopping = true;
+    transport.close();
+    writer_signal.cancel();
+    deadline_timer.cancel();
+    backoff_timer.cancel();
+    fail_all(inflight, make_error_code(errc::stopped));
+    fail_all(write_queue, make_error_code(errc::stopped));
+    if (!started) set_state(State::stopped, "stopped");
+  }
+};
+
+Connection::Connection(asio::any_io_executor executor, Config config, Mode mode)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(config), mode)) {}
+
+Connection::~Connection() {
+  stop();
+}
+
+void Connection::set_state_handler(StateHandler handler) {
+  impl_->on_state = std::move(handler);
+}
+
+void Connection::set_message_handler(MessageHandler handler) {
+  impl_->on_message = std::move(handler);
+}
+
+void Connection::start() {
+  asio::dispatch(impl_->strand, [impl = impl_] {
+    if (impl->started || impl->stopping) return;
+    impl->started = true;
+    asio::co_spawn(impl->strand, impl->run(), asio::detached);
+    asio::co_spawn(impl->strand, impl->deadline_loop(), asio::detached);
+  });
+}
+
+void Connection::stop() {
+  asio::dispatch(impl_->strand, [impl = impl_] { impl->do_stop(); });
+}
+
+void Connection::initiate(std::vector<Command> commands, RequestOptions options,
+                          BatchHandler handler) {
+  asio::dispatch(impl_->strand, [impl = impl_, cmds = std::move(commands), options,
+                                 h = std::move(handler)]() mutable {
+    impl->enqueue(std::move(cmds), options, std::move(h));
+  });
+}
+
+namespace {
+// Records (or forgets) subscriptions on the strand, before the command that follows is queued
+// there, so a reconnect in between restores them.
+void track(asio::strand<asio::any_io_executor>& strand, std::set<std::string>& set,
+           const std::vector<std::string>& names, bool add) {
+  asio::dispatch(strand, [&set, names, add] {
+    for (const auto& n : names) {
+      if (add) {
+        set.insert(n);
+      } else {
+        set.erase(n);
+      }
+    }
+  });
+}
+
+std::vector<Command> one(Command cmd) {
+  std::vector<Command> batch;
+  batch.push_back(std::move(cmd));
+  return batch;
+}
+
+[[noreturn]] void throw_transport(std::error_code ec, const std::string& what) {
+  throw Error(ec, "Redis " + what + ": " + ec.message());
+}
+}  // namespace
+
+asio::awaitable<Reply> Connection::exec(Command command, RequestOptions options) {
+  std::string what = command.empty() ? "command" : command.front();
+  std::vector<Command> batch;
+  batch.push_back(std::move(command));
+  auto [ec, replies] =
+      co_await async_exec(std::move(batch), options, asio::as_tuple(use_awaitable));
+  if (ec) throw_transport(ec, what);
+  if (replies.empty()) throw Error(errc::unexpected_reply, "no reply to " + what);
+  co_return std::move(replies.front());
+}
+
+asio::awaitable<std::vector<Reply>> Connection::exec_batch(std::vector<Command> commands,
+                                                           RequestOptions options) {
+  std::string what =
+      commands.empty() || commands.front().empty() ? "batch" : commands.front().front();
+  auto [ec, replies] =
+      co_await async_exec(std::move(commands), options, asio::as_tuple(use_awaitable));
+  if (ec) throw_transport(ec, what);
+  co_return std::move(replies);
+}
+
+asio::awaitable<void> Connection::subscribe(std::vector<std::string> channels) {
+  if (channels.empty()) co_return;
+  track(impl_->strand, impl_->channels, channels, true);
+  Command cmd{"SUBSCRIBE"};
+  cmd.insert(cmd.end(), channels.begin(), channels.end());
+  auto replies = co_await exec_batch(one(std::move(cmd)));
+  for (const auto& r : replies)
+    r.check();
+}
+
+asio::awaitable<void> Connection::psubscribe(std::vector<std::string> patterns) {
+  if (patterns.empty()) co_return;
+  track(impl_->strand, impl_->patterns, patterns, true);
+  Command cmd{"PSUBSCRIBE"};
+  cmd.insert(cmd.end(), patterns.begin(), patterns.end());
+  auto replies = co_await exec_batch(one(std::move(cmd)));
+  for (const auto& r : replies)
+    r.check();
+}
+
+asio::awaitable<void> Connection::unsubscribe(std::vector<std::string> channels) {
+  if (channels.empty()) co_return;
+  track(impl_->strand, impl_->channels, channels, false);
+  Command cmd{"UNSUBSCRIBE"};
+  cmd.insert(cmd.end(), channels.begin(), channels.end());
+  RequestOptions options;
+  options.wait_for_connection = false;
+  auto replies = co_await exec_batch(one(std::move(cmd)), options);
+  for (const auto& r : replies)
+    r.check();
+}
+
+State Connection::state() const {
+  return impl_->state.load();
+}
+
+unsigned long Connection::connect_count() const {
+  return impl_->connects.load();
+}
+
+const Config& Connection::config() const {
+  return impl_->config;
+}
+
+}  // namespace hydra::redis

@@ -1,0 +1,123 @@
+// TCP / TLS / Unix socket streams for Redis connections.
+#include "redis/transport.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "hydra/error.hpp"
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+
+namespace hydra::redis {
+
+asio::ssl::context& Transport::tls_context(const Config& config) {
+  if (tls_context_) return *tls_context_;
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3);
+  try {
+    if (config.tls.ca_file.empty()) {
+      ctx->set_default_verify_paths();
+    } else {
+      ctx->load_verify_file(config.tls.ca_file);
+    }
+    if (!config.tls.cert_file.empty()) ctx->use_certificate_chain_file(config.tls.cert_file);
+    if (!config.tls.key_file.empty()) {
+      ctx->use_private_key_file(config.tls.key_file, asio::ssl::context::pem);
+    }
+  } catch (const std::exception& e) {
+    throw Error(errc::tls_error, std::string("TLS setup failed: ") + e.what());
+  }
+  ctx->set_verify_mode(config.tls.verify_peer ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  tls_context_ = std::move(ctx);
+  return *tls_context_;
+}
+
+asio::awaitable<void> Transport::connect(const Config& config, const std::string& host,
+                                         std::uint16_t port) {
+  close();
+  if (!config.unix_path.empty()) {
+    Unix socket(executor_);
+    co_await socket.async_connect(asio::local::stream_protocol::endpoint(config.unix_path),
+                                  use_awaitable);
+    stream_ = std::move(socket);
+    co_return;
+  }
+  asio::ip::tcp::resolver resolver(executor_);
+  auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), use_awaitable);
+  Tcp socket(executor_);
+  co_await asio::async_connect(socket, endpoints, use_awaitable);
+  socket.set_option(asio::ip::tcp::no_delay(true));
+  socket.set_option(asio::socket_base::keep_alive(true));
+  if (!config.tls.enabled) {
+    stream_ = std::move(socket);
+    co_return;
+  }
+  auto tls = std::make_unique<Tls>(std::move(socket), tls_context(config));
+  const std::string& server_name = config.tls.sni.empty() ? host : config.tls.sni;
+  if (!SSL_set_tlsext_host_name(tls->native_handle(), server_name.c_str())) {
+    throw Error(errc::tls_error, "cannot set TLS server name " + server_name);
+  }
+  if (config.tls.verify_peer) {
+    tls->set_verify_callback(asio::ssl::host_name_verification(server_name));
+  }
+  try {
+    co_await tls->async_handshake(asio::ssl::stream_base::client, use_awaitable);
+  } catch (const boost::system::system_error& e) {
+    throw Error(errc::tls_error, "TLS handshake with " + host + ":" + std::to_string(port) +
+                                     " failed: " + e.code().message());
+  }
+  stream_ = std::move(tls);
+}
+
+asio::awaitable<std::size_t> Transport::read_some(asio::mutable_buffer buffer) {
+  if (auto* s = std::get_if<Tcp>(&stream_))
+    co_return co_await s->async_read_some(buffer, use_awaitable);
+  if (auto* s = std::get_if<std::unique_ptr<Tls>>(&stream_)) {
+    co_return co_await (*s)->async_read_some(buffer, use_awaitable);
+  }
+  if (auto* s = std::get_if<Unix>(&stream_))
+    co_return co_await s->async_read_some(buffer, use_awaitable);
+  throw Error(errc::disconnected, "not connected");
+}
+
+asio::awaitable<void> Transport::write(asio::const_buffer buffer) {
+  if (auto* s = std::get_if<Tcp>(&stream_)) {
+    co_await asio::async_write(*s, buffer, use_awaitable);
+  } else if (auto* s = std::get_if<std::unique_ptr<Tls>>(&stream_)) {
+    co_await asio::async_write(**s, buffer, use_awaitable);
+  } else if (auto* s = std::get_if<Unix>(&stream_)) {
+    co_await asio::async_write(*s, buffer, use_awaitable);
+  } else {
+    throw Error(errc::disconnected, "not connected");
+  }
+}
+
+void Transport::close() {
+  boost::system::error_code ignored;
+  if (auto* s = std::get_if<Tcp>(&stream_)) {
+    s->shutdown(Tcp::shutdown_both, ignored);
+    s->close(ignored);
+  } else if (auto* s = std::get_if<std::unique_ptr<Tls>>(&stream_)) {
+    (*s)->lowest_layer().shutdown(Tcp::shutdown_both, ignored);
+    (*s)->lowest_layer().close(ignored);
+  } else if (auto* s = std::get_if<Unix>(&stream_)) {
+    s->shutdown(Unix::shutdown_both, ignored);
+    s->close(ignored);
+  }
+}
+
+bool Transport::is_open() const {
+  if (auto* s = std::get_if<Tcp>(&stream_)) return s->is_open();
+  if (auto* s = std::get_if<std::unique_ptr<Tls>>(&stream_)) return (*s)->lowest_layer().is_open();
+  if (auto* s = std::get_if<Unix>(&stream_)) return s->is_open();
+  return false;
+}
+
+}  // namespace hydra::redis

@@ -1,0 +1,271 @@
+// The Redis connection against a real redis-server: pipelining, errors, pub/sub, reconnect,
+// AUTH with ACL users, Unix sockets and timeouts.
+#include <gtest/gtest.h>
+
+#include <boost/asio/detached.hpp>
+
+#include "hydra/error.hpp"
+#include "hydra/redis/connection.hpp"
+#include "support/async.hpp"
+#include "support/redis_server.hpp"
+
+namespace asio = boost::asio;
+using hydra::redis::cmd;
+using hydra::redis::Command;
+using hydra::redis::Connection;
+using hydra::redis::Reply;
+using hydra::test::RedisServer;
+using hydra::test::run_on;
+using namespace std::chrono_literals;
+
+namespace {
+
+hydra::redis::Config config_for(const RedisServer& server, int db = 0) {
+  hydra::redis::Config c;
+  c.host = server.host();
+  c.port = server.port();
+  c.db = db;
+  c.reconnect_min_delay = 20ms;
+  c.reconnect_max_delay = 200ms;
+  return c;
+}
+
+TEST(Connection, SetGetAndErrorReplies) {
+  RedisServer server;
+  asio::io_context io;
+  Connection conn(io.get_executor(), config_for(server, 3));
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> {
+    (co_await conn.exec(cmd("SET", "k", "v"))).check();
+    EXPECT_EQ((co_await conn.exec(cmd("GET", "k"))).as_string(), "v");
+    EXPECT_TRUE((co_await conn.exec(cmd("GET", "missing"))).is_nil());
+    Reply err = co_await conn.exec(cmd("INCR", "k"));
+    EXPECT_TRUE(err.is_error());
+    EXPECT_THROW(err.check(), hydra::Error);
+  });
+  // SELECT 3 happened: the key lives in db 3 only.
+  EXPECT_EQ(server.cli({"GET", "k"}, 3), "v");
+  EXPECT_EQ(server.cli({"EXISTS", "k"}, 0), "0");
+}
+
+TEST(Connection, ManyConcurrentCommandsArePipelinedAndMatchedInOrder) {
+  RedisServer server;
+  asio::io_context io;
+  Connection conn(io.get_executor(), config_for(server));
+  conn.start();
+  constexpr int kCount = 2000;
+  int ok = 0;
+  for (int i = 0; i < kCount; ++i) {
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          auto key = "key:" + std::to_string(i);
+          co_await conn.exec(cmd("SET", key, std::to_string(i * 7)));
+          auto r = co_await conn.exec(cmd("GET", key));
+          if (r.as_string() == std::to_string(i * 7)) ++ok;
+        },
+        asio::detached);
+  }
+  hydra::test::pump(io, 50ms);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ok < kCount && std::chrono::steady_clock::now() < deadline)
+    io.run_for(10ms);
+  EXPECT_EQ(ok, kCount);
+  EXPECT_EQ(conn.connect_count(), 1u);
+}
+
+TEST(Connection, BatchIsWrittenBackToBack) {
+  RedisServer server;
+  asio::io_context io;
+  Connection conn(io.get_executor(), config_for(server));
+  conn.start();
+  auto replies = run_on(io, [&]() -> asio::awaitable<std::vector<Reply>> {
+    std::vector<Command> batch{cmd("MULTI"), cmd("INCR", "n"), cmd("INCR", "n"), cmd("EXEC")};
+    co_return co_await conn.exec_batch(batch);
+  });
+  ASSERT_EQ(replies.size(), 4u);
+  ASSERT_TRUE(replies[3].is_array());
+  EXPECT_EQ(replies[3].elements[1].integer, 2);
+}
+
+TEST(Connection, PubSubDeliversMessages) {
+  RedisServer server;
+  asio::io_context io;
+  Connection pub(io.get_executor(), config_for(server));
+  Connection sub(io.get_executor(), config_for(server), hydra::redis::Mode::subscriber);
+  std::vector<std::pair<std::string, std::string>> got;
+  sub.set_message_handler([&](std::string_view ch, std::string_view payload) {
+    got.emplace_back(std::string(ch), std::string(payload));
+  });
+  pub.start();
+  sub.start();
+  run_on(io, [&]() -> asio::awaitable<void> {
+    co_await sub.subscribe(cmd("a", "b"));
+    auto n = (co_await pub.exec(cmd("PUBLISH", "a", "one"))).as_integer();
+    EXPECT_EQ(n, 1);
+    co_await pub.exec(cmd("PUBLISH", "b", "two"));
+    co_await pub.exec(cmd("PUBLISH", "c", "ignored"));
+    co_await hydra::test::sleep_for(50ms);
+  });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], (std::pair<std::string, std::string>{"a", "one"}));
+  EXPECT_EQ(got[1], (std::pair<std::string, std::string>{"b", "two"}));
+}
+
+TEST(Connection, InFlightCommandsFailWithDisconnectedAndConnectionRecovers) {
+  RedisServer server;
+  asio::io_context io;
+  auto cfg = config_for(server);
+  cfg.command_timeout = 10s;
+  Connection conn(io.get_executor(), cfg);
+  std::vector<hydra::redis::State> states;
+  conn.set_state_handler([&](hydra::redis::State s, const std::string&) { states.push_back(s); });
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING")); });
+  // A blocking command is in flight when the server dies.
+  std::error_code in_flight_error;
+  bool finished = false;
+  std::vector<Command> blpop{{"BLPOP", "never", "0"}};
+  hydra::redis::RequestOptions no_limit;
+  no_limit.timeout = 0ms;
+  conn.async_exec(blpop, no_limit, [&](std::error_code ec, std::vector<Reply>) {
+    in_flight_error = ec;
+    finished = true;
+  });
+  hydra::test::pump(io, 100ms);
+  server.stop();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!finished && std::chrono::steady_clock::now() < deadline)
+    io.run_for(10ms);
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(in_flight_error, hydra::errc::disconnected);
+  // Commands that must not wait fail at once while the server is down.
+  hydra::redis::RequestOptions no_wait;
+  no_wait.wait_for_connection = false;
+  EXPECT_THROW(
+      run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING"), no_wait); }),
+      hydra::Error);
+  server.start();
+  // Commands issued while reconnecting wait and then succeed.
+  auto pong = run_on(io, [&]() -> asio::awaitable<std::string> {
+    co_return (co_await conn.exec(cmd("PING"))).as_string();
+  });
+  EXPECT_EQ(pong, "PONG");
+  EXPECT_GE(conn.connect_count(), 2u);
+  EXPECT_NE(std::find(states.begin(), states.end(), hydra::redis::State::disconnected),
+            states.end());
+}
+
+TEST(Connection, SubscriptionsAreRestoredAfterRestartExactlyOnce) {
+  RedisServer server;
+  asio::io_context io;
+  Connection pub(io.get_executor(), config_for(server));
+  Connection sub(io.get_executor(), config_for(server), hydra::redis::Mode::subscriber);
+  int received = 0;
+  sub.set_message_handler([&](std::string_view, std::string_view) { ++received; });
+  pub.start();
+  sub.start();
+  run_on(io, [&]() -> asio::awaitable<void> { co_await sub.subscribe(cmd("chan")); });
+  server.restart();
+  // Wait for the subscriber to come back, then check there is exactly one subscriber.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (sub.connect_count() < 2 && std::chrono::steady_clock::now() < deadline)
+    io.run_for(10ms);
+  ASSERT_GE(sub.connect_count(), 2u);
+  hydra::test::pump(io, 50ms);
+  auto receivers = run_on(io, [&]() -> asio::awaitable<long long> {
+    co_return (co_await pub.exec(cmd("PUBLISH", "chan", "x"))).as_integer();
+  });
+  EXPECT_EQ(receivers, 1);
+  hydra::test::pump(io, 50ms);
+  EXPECT_EQ(received, 1);
+  EXPECT_EQ(server.cli({"PUBSUB", "NUMSUB", "chan"}), "chan\n1");
+}
+
+TEST(Connection, AuthWithAclUserAndPassword) {
+  RedisServer server;
+  server.cli({"ACL", "SETUSER", "svc", "on", ">s3cret", "~*", "&*", "+@all"});
+  server.cli({"CONFIG", "SET", "requirepass", "defaultpw"});
+  asio::io_context io;
+  auto cfg = config_for(server);
+  cfg.username = "svc";
+  cfg.password = "s3cret";
+  Connection conn(io.get_executor(), cfg);
+  conn.start();
+  auto who = run_on(io, [&]() -> asio::awaitable<std::string> {
+    co_return (co_await conn.exec(cmd("ACL", "WHOAMI"))).as_string();
+  });
+  EXPECT_EQ(who, "svc");
+}
+
+TEST(Connection, WrongPasswordKeepsRetryingAndReportsTheReason) {
+  RedisServer server({"--requirepass", "right"});
+  asio::io_context io;
+  auto cfg = config_for(server);
+  cfg.password = "wrong";
+  cfg.command_timeout = 300ms;
+  Connection conn(io.get_executor(), cfg);
+  std::string last_detail;
+  conn.set_state_handler([&](hydra::redis::State, const std::string& d) { last_detail = d; });
+  conn.start();
+  try {
+    run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING")); });
+    FAIL() << "expected a timeout";
+  } catch (const hydra::Error& e) {
+    EXPECT_EQ(e.code(), hydra::errc::timeout);
+  }
+  EXPECT_NE(last_detail.find("WRONGPASS"), std::string::npos) << last_detail;
+}
+
+TEST(Connection, UnixSocket) {
+  RedisServer server;
+  asio::io_context io;
+  hydra::redis::Config cfg;
+  cfg.unix_path = server.unix_socket();
+  Connection conn(io.get_executor(), cfg);
+  conn.start();
+  auto pong = run_on(io, [&]() -> asio::awaitable<std::string> {
+    co_return (co_await conn.exec(cmd("PING"))).as_string();
+  });
+  EXPECT_EQ(pong, "PONG");
+}
+
+TEST(Connection, CommandTimeoutFailsTheRequestAndResetsTheLink) {
+  RedisServer server;
+  asio::io_context io;
+  auto cfg = config_for(server);
+  cfg.command_timeout = 200ms;
+  Connection conn(io.get_executor(), cfg);
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING")); });
+  auto start = std::chrono::steady_clock::now();
+  try {
+    run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("DEBUG", "SLEEP", "1")); });
+    FAIL() << "expected a timeout";
+  } catch (const hydra::Error& e) {
+    EXPECT_EQ(e.code(), hydra::errc::timeout);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
+  // The connection comes back by itself and works.
+  auto pong = run_on(io, [&]() -> asio::awaitable<std::string> {
+    co_return (co_await conn.exec(cmd("PING"), {.timeout = 3s})).as_string();
+  });
+  EXPECT_EQ(pong, "PONG");
+}
+
+TEST(Connection, StopFailsPendingWithStopped) {
+  RedisServer server;
+  asio::io_context io;
+  Connection conn(io.get_executor(), config_for(server));
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING")); });
+  conn.stop();
+  try {
+    run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING")); });
+    FAIL() << "expected stopped";
+  } catch (const hydra::Error& e) {
+    EXPECT_EQ(e.code(), hydra::errc::stopped);
+  }
+}
+
+}  // namespace

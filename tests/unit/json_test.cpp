@@ -1,0 +1,228 @@
+// Unit tests for the JSON.stringify-compatible writer, try_parse and the ISO timestamp helpers.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "hydra/json.hpp"
+
+namespace {
+
+namespace bj = boost::json;
+using hydra::json::format_number;
+using hydra::json::stringify;
+
+TEST(JsonNumber, MatchesJavaScriptToString) {
+  // Expected strings are what Node prints for String(x).
+  const std::pair<double, const char*> cases[] = {
+      {1, "1"},
+      {1.5, "1.5"},
+      {5.305038167, "5.305038167"},
+      {1e21, "1e+21"},
+      {1e-7, "1e-7"},
+      {0.000001, "0.000001"},
+      {123456789012345680000.0, "123456789012345680000"},
+      {0.1 + 0.2, "0.30000000000000004"},
+      {-0.0, "0"},
+      {0.0, "0"},
+      {5e-324, "5e-324"},
+      {1.5e-323, "1.5e-323"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {1e300, "1e+300"},
+      {-1e-300, "-1e-300"},
+      {123e-20, "1.23e-18"},
+      {1e20, "100000000000000000000"},
+      {1.2345e21, "1.2345e+21"},
+      {0.00001234, "0.00001234"},
+      {1234.5678, "1234.5678"},
+      {-42, "-42"},
+      {9007199254740992.0, "9007199254740992"},
+      {9007199254740994.0, "9007199254740994"},
+      {100, "100"},
+      {1e6, "1000000"},
+      {9.999999999999999e20, "999999999999999900000"},
+      {1.5e-6, "0.0000015"},
+      {1.5e-7, "1.5e-7"},
+      {4.35, "4.35"},
+      {0.1, "0.1"},
+      {-1.5e100, "-1.5e+100"},
+  };
+  for (const auto& [value, expected] : cases) {
+    EXPECT_EQ(format_number(value), expected) << "for " << value;
+  }
+}
+
+TEST(JsonNumber, NonFiniteIsNull) {
+  EXPECT_EQ(format_number(std::numeric_limits<double>::quiet_NaN()), "null");
+  EXPECT_EQ(format_number(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(format_number(-std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(stringify(bj::array{std::nan(""), 1.0}), "[null,1]");
+}
+
+TEST(JsonNumber, IntegersBeyondTwoPow53BecomeDoubles) {
+  // JSON.stringify(JSON.parse(text)) in Node.
+  EXPECT_EQ(stringify(bj::parse("[9007199254740993,-9007199254740993,18446744073709551615,"
+                                "1000000000000000000000,-9223372036854775808,9007199254740992]")),
+            "[9007199254740992,-9007199254740992,18446744073709552000,1e+21,"
+            "-9223372036854776000,9007199254740992]");
+  EXPECT_EQ(stringify(bj::value(std::int64_t{-9007199254740992})), "-9007199254740992");
+  EXPECT_EQ(stringify(bj::value(std::uint64_t{1000000000000000000ull})), "1000000000000000000");
+  EXPECT_EQ(stringify(bj::value(std::uint64_t{0})), "0");
+  EXPECT_EQ(stringify(bj::parse("-0")), "0");
+  EXPECT_EQ(stringify(bj::parse("-0.0")), "0");
+  EXPECT_EQ(stringify(bj::parse("1.0")), "1");
+  EXPECT_EQ(stringify(bj::parse("1E2")), "100");
+}
+
+TEST(JsonString, EscapesOnlyWhatJavaScriptEscapes) {
+  EXPECT_EQ(stringify(bj::value("a\"b\\c/d")), R"("a\"b\\c/d")");
+  EXPECT_EQ(stringify(bj::value("\b\t\n\f\r")), R"("\b\t\n\f\r")");
+  EXPECT_EQ(stringify(bj::value("\x7f")), "\"\x7f\"");
+  EXPECT_EQ(stringify(bj::value("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80")),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  EXPECT_EQ(stringify(bj::value("\xE2\x80\xA8\xE2\x80\xA9")), "\"\xE2\x80\xA8\xE2\x80\xA9\"");
+  EXPECT_EQ(stringify(bj::value("")), R"("")");
+}
+
+TEST(JsonString, EveryControlCharacter) {
+  for (int c = 0; c < 0x20; ++c) {
+    std::string expected;
+    switch (c) {
+      case '\b':
+        expected = "\\b";
+        break;
+      case '\t':
+        expected = "\\t";
+        break;
+      case '\n':
+        expected = "\\n";
+        break;
+      case '\f':
+        expected = "\\f";
+        break;
+      case '\r':
+        expected = "\\r";
+        break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        expected = buf;
+      }
+    }
+    EXPECT_EQ(stringify(bj::value(bj::string(1, static_cast<char>(c)))), "\"" + expected + "\"")
+        << "char " << c;
+  }
+  EXPECT_EQ(stringify(bj::value(bj::string("\x00\x1f\x1b", 3))), R"("\u0000\u001f\u001b")");
+}
+
+TEST(JsonString, InvalidUtf8IsCopiedThrough) {
+  bj::string s("\xff\xc3", 2);
+  EXPECT_EQ(stringify(bj::value(s)), "\"\xff\xc3\"");
+}
+
+TEST(JsonStructure, KeyOrderAndNesting) {
+  bj::object o;
+  o["z"] = 1;
+  o["a"] = bj::array{true, false, nullptr, bj::object{}, bj::array{}};
+  o["m"] = bj::object{{"k\n", "v"}};
+  o["e"] = "";
+  EXPECT_EQ(stringify(o), R"({"z":1,"a":[true,false,null,{},[]],"m":{"k\n":"v"},"e":""})");
+  EXPECT_EQ(stringify(bj::object{}), "{}");
+  EXPECT_EQ(stringify(bj::array{}), "[]");
+  EXPECT_EQ(stringify(bj::array{bj::array{bj::array{}}}), "[[[]]]");
+  EXPECT_EQ(stringify(nullptr), "null");
+  EXPECT_EQ(stringify(bj::parse(R"({"b":{"y":[1,{"q":2.5}],"x":null},"a":"s"})")),
+            R"({"b":{"y":[1,{"q":2.5}],"x":null},"a":"s"})");
+}
+
+TEST(JsonStructure, StringifyToAppends) {
+  std::string out = "prefix:";
+  hydra::json::stringify_to(out, bj::array{1, "x"});
+  EXPECT_EQ(out, R"(prefix:[1,"x"])");
+}
+
+TEST(JsonParse, TryParse) {
+  auto v = hydra::json::try_parse(R"({"a":[1,2]})");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->at("a").as_array().size(), 2u);
+  EXPECT_FALSE(hydra::json::try_parse(""));
+  EXPECT_FALSE(hydra::json::try_parse("{"));
+  EXPECT_FALSE(hydra::json::try_parse("[1,]"));
+  EXPECT_FALSE(hydra::json::try_parse("{} x"));
+  EXPECT_FALSE(hydra::json::try_parse("nul"));
+  ASSERT_TRUE(hydra::json::try_parse(" 1 "));
+}
+
+TEST(JsonParse, NumbersAreCorrectlyRounded) {
+  // Boost 1.81's own parser gives 1.2345678901234566e-306 here; JSON.parse rounds correctly.
+  EXPECT_EQ(stringify(*hydra::json::try_parse("[1.2345678901234567E-306,-9.363352709384397E-97]")),
+            "[1.2345678901234567e-306,-9.363352709384397e-97]");
+  EXPECT_EQ(stringify(*hydra::json::try_parse("[1e400,-1e400,1e-400]")), "[null,null,0]");
+  EXPECT_EQ(stringify(*hydra::json::try_parse("18446744073709551616")), "18446744073709552000");
+  const auto v = hydra::json::try_parse("[5,-5,5.0]");
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->as_array()[0].is_int64());
+  EXPECT_TRUE(v->as_array()[2].is_double());
+}
+
+TEST(JsonParse, DeepNestingAndDuplicateKeysLikeJsonParse) {
+  const std::string deep = std::string(500, '[') + "1" + std::string(500, ']');
+  const auto v = hydra::json::try_parse(deep);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(stringify(*v), deep);
+  // A JS object keeps the first position of a repeated key and its last value.
+  EXPECT_EQ(stringify(*hydra::json::try_parse(R"({"a":1,"b":2,"a":3})")), R"({"a":3,"b":2})");
+  EXPECT_EQ(stringify(*hydra::json::try_parse(R"({"s":"x\u00e9\ud83d\ude00"})")),
+            "{\"s\":\"x\xC3\xA9\xF0\x9F\x98\x80\"}");
+  EXPECT_FALSE(hydra::json::try_parse("\"\xff\""));
+}
+
+using std::chrono::milliseconds;
+using std::chrono::system_clock;
+
+system_clock::time_point at_ms(std::int64_t ms) {
+  return system_clock::time_point(milliseconds(ms));
+}
+
+TEST(JsonIsoTimestamp, FormatsLikeToIsoString) {
+  EXPECT_EQ(hydra::json::iso_timestamp(at_ms(0)), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(hydra::json::iso_timestamp(at_ms(-1)), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(hydra::json::iso_timestamp(at_ms(1709251199999)), "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(hydra::json::iso_timestamp(at_ms(951782400000)), "2000-02-29T00:00:00.000Z");
+  // Sub-millisecond parts are truncated, as a Date holds whole milliseconds.
+  EXPECT_EQ(hydra::json::iso_timestamp(at_ms(1500) + std::chrono::microseconds(999)),
+            "1970-01-01T00:00:01.500Z");
+  EXPECT_EQ(hydra::json::iso_timestamp(at_ms(-1) + std::chrono::microseconds(1)),
+            "1969-12-31T23:59:59.999Z");
+  const std::string now = hydra::json::iso_now();
+  ASSERT_EQ(now.size(), 24u);
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now.back(), 'Z');
+}
+
+TEST(JsonIsoTimestamp, ParsesBack) {
+  for (std::int64_t ms : {0LL, -1LL, 1709251199999LL, 951782400000LL, 4102444800123LL}) {
+    const auto text = hydra::json::iso_timestamp(at_ms(ms));
+    const auto parsed = hydra::json::parse_iso_timestamp(text);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(*parsed, at_ms(ms)) << text;
+  }
+  EXPECT_EQ(hydra::json::parse_iso_timestamp("2024-01-02T03:04:05Z"), at_ms(1704164645000));
+  EXPECT_EQ(hydra::json::parse_iso_timestamp("2024-01-02T03:04:05+00:00"), at_ms(1704164645000));
+  EXPECT_EQ(hydra::json::parse_iso_timestamp("2024-01-02T03:04:05.5+00:00"), at_ms(1704164645500));
+  EXPECT_EQ(hydra::json::parse_iso_timestamp("2024-01-02T03:04:05.123456Z"),
+            at_ms(1704164645123) + std::chrono::microseconds(456));
+  for (const char* bad : {"", "2024-01-02", "2024-01-02T03:04:05", "2024-01-02T03:04:05.Z",
+                          "2024-13-02T03:04:05Z", "2023-02-29T00:00:00Z", "2024-01-02T24:00:00Z",
+                          "2024-01-02T03:60:00Z", "2024-01-02T03:04:05+01:00",
+                          "2024-01-02 03:04:05Z", "2024-01-02T03:04:05Zx", "24-01-02T03:04:05Z"}) {
+    EXPECT_FALSE(hydra::json::parse_iso_timestamp(bad)) << bad;
+  }
+}
+
+}  // namespace
