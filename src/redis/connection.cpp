@@ -357,6 +357,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
           error =
               "connect timed out after " + std::to_string(config.connect_timeout.count()) + " ms";
         }
+      } catch (const boost::system::system_error& e) {
+        transport.close();
+        error = e.code().message();
       } catch (const std::exception& e) {
         transport.close();
         error = e.what();
@@ -387,6 +390,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       std::string why;
       try {
         co_await race(reader(), writer());
+      } catch (const boost::system::system_error& e) {
+        why = e.code().message();
       } catch (const std::exception& e) {
         why = e.what();
       }

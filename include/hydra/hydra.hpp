@@ -1,0 +1,187 @@
+/// @brief The Hydra registry: a service's presence, health, discovery, routes and stored
+/// configuration in Redis, wire-compatible with Node.js Hydra 1.9.3.
+///
+/// Threading: a Hydra object lives on the executor given to its constructor; call it from
+/// coroutines running on that executor (typically one io_context thread). Errors: coroutine
+/// calls throw `hydra::Error`; "nothing found" is an empty result, never an exception.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hydra/config.hpp"
+#include "hydra/error.hpp"
+#include "hydra/redis/connection.hpp"
+
+namespace hydra {
+
+/// What registerService resolves with.
+struct ServiceInfo {
+  std::string service_name;
+  std::string service_ip;
+  std::uint16_t service_port = 0;
+};
+
+/// An instance's entry in `hydra:service:nodes` (what Node's getServiceNodes/getServicePresence
+/// return). `json` is the stored object plus the reader-added `elapsed` or `updatedOnTS`.
+struct NodeEntry {
+  std::string service_name;
+  std::string service_description;
+  std::string version;
+  std::string instance_id;
+  std::string updated_on;
+  long long process_id = 0;
+  std::string ip;
+  /// The port as text; Node stores a string for a fixed port and a number for a random one.
+  std::string port;
+  std::string host_name;
+  /// Seconds since updatedOn when read.
+  long long elapsed = 0;
+  boost::json::object json;
+};
+
+/// A `hydra:service:<svc>:service` record.
+struct ServiceRecord {
+  std::string service_name;
+  std::optional<std::string> type;
+  std::string registered_on;
+  boost::json::object json;
+};
+
+/// One element of getServiceHealthAll.
+struct ServiceHealth {
+  std::string service_name;
+  std::vector<boost::json::object> health;
+  std::vector<boost::json::object> log;
+  std::vector<NodeEntry> presence;
+};
+
+/// Tuning knobs with Node's values as defaults.
+struct RegistryOptions {
+  /// Presence refresh period (Node: 1 s) and key TTL (Node: 3 s).
+  std::chrono::milliseconds presence_interval{1000};
+  int presence_ttl_seconds = 3;
+  /// How long a presence lookup is cached (Node: 3 s). Entries known to be gone are never served.
+  std::chrono::milliseconds presence_cache_ttl{1000};
+  /// How long init() waits for the first Redis connection before failing.
+  std::chrono::milliseconds connect_wait{10000};
+};
+
+class Hydra {
+ public:
+  /// A health-log entry `{ts, serviceName, type, processID, msg}`.
+  using LogHandler = std::function<void(const boost::json::object& entry)>;
+  /// A raw pub/sub message on one of the service's channels.
+  using MessageHandler = std::function<void(std::string_view channel, std::string_view payload)>;
+
+  explicit Hydra(boost::asio::any_io_executor executor, RegistryOptions options = {});
+  ~Hydra();
+  Hydra(const Hydra&) = delete;
+  Hydra& operator=(const Hydra&) = delete;
+
+  /// Node's init: applies HYDRA_REDIS_URL/HYDRA_SERVICE (loading a stored `svc:version` config
+  /// from Redis if asked), validates, connects, resolves serviceIP/servicePort and creates the
+  /// instance ID. Nothing is written to Redis. Returns the document with `hydra.servicePort`
+  /// replaced by the resolved port. Throws `Error` (invalid_config, timeout, ...).
+  boost::asio::awaitable<boost::json::object> init(boost::json::value document);
+  /// init() from a JSON file (following `location`).
+  boost::asio::awaitable<boost::json::object> init_from_file(const std::string& path);
+
+  /// Writes the `:service` key, subscribes to the service and instance channels (completing only
+  /// once both are active), and starts the presence/health loop (first write at once).
+  boost::asio::awaitable<ServiceInfo> register_service();
+
+  /// Stops the loop, logs "Service is shutting down.", expires health, deletes presence at once
+  /// and closes the connections. Leaves nodes entry, `:service`, routes and configs (as Node).
+  /// Safe to call when init never connected, and more than once.
+  boost::asio::awaitable<void> shutdown();
+
+  const std::string& service_name() const;
+  /// 32 lowercase hex characters; "not set" before init and after shutdown.
+  const std::string& instance_id() const;
+  const std::string& instance_version() const;
+  const ServiceConfig& config() const;
+  /// The resolved service address.
+  const std::string& service_ip() const;
+  std::uint16_t service_port() const;
+  bool is_initialized() const;
+  bool is_registered() const;
+
+  /// The command connection (for callers that need plain Redis commands).
+  redis::Connection& redis();
+
+  // Discovery ----------------------------------------------------------------------------------
+  /// `:service` records of services that have instances in the nodes hash (see docs/decisions.md).
+  boost::asio::awaitable<std::vector<ServiceRecord>> get_services();
+  /// Every entry of `hydra:service:nodes` (malformed ones skipped and logged once).
+  boost::asio::awaitable<std::vector<NodeEntry>> get_service_nodes();
+  /// The `:service` record; throws `Error(not_found, "Can't find <name> service")`.
+  boost::asio::awaitable<ServiceRecord> find_service(std::string name);
+  /// Present instances of a service (default: this one), shuffled. Cost independent of unrelated
+  /// keys: it reads the nodes hash and checks candidates' presence keys in one MGET.
+  boost::asio::awaitable<std::vector<NodeEntry>> get_service_presence(std::string name = {});
+  /// Uncached presence check.
+  boost::asio::awaitable<bool> has_service_presence(std::string name = {});
+  /// Drops an instance from the presence cache (e.g. after a failed call to it).
+  void forget_instance(const std::string& instance_id);
+
+  // Health and logs ----------------------------------------------------------------------------
+  /// The health object (Node's getHealth: the stored health JSON minus updatedOn).
+  boost::json::object get_health() const;
+  /// Builds a log entry, emits it to the log handler and, when registered and the entry does not
+  /// mention "redis", LPUSHes it to the health log (LTRIM 0 63, one-week expiry). Fire-and-forget.
+  void send_to_health_log(std::string type, std::string message, bool suppress_emit = false);
+  /// The health-log entries of all instances of a service (newest first).
+  boost::asio::awaitable<std::vector<boost::json::object>> get_service_health_log(
+      std::string name = {});
+  /// For every service: health of its present instances, its log, its presence.
+  boost::asio::awaitable<std::vector<ServiceHealth>> get_service_health_all();
+
+  // Routes -------------------------------------------------------------------------------------
+  /// Replaces the service's routes (`[method]/path`) plus the three automatic ones, then
+  /// broadcasts `hydra-router:/refresh` when a router is present.
+  boost::asio::awaitable<void> register_routes(std::vector<std::string> routes);
+  /// `{service: [routes]}` for every service with instances in the nodes hash.
+  boost::asio::awaitable<std::map<std::string, std::vector<std::string>>> get_all_service_routes();
+  /// Matches against this service's routes, with (`[get]/v1/x`) or without (`/v1/x`) the method.
+  bool match_route(std::string_view path) const;
+
+  // Stored configuration -------------------------------------------------------------------------
+  /// `svc:version` → the stored JSON, or nullopt. Throws `Error(invalid_argument)` for a bad label.
+  boost::asio::awaitable<std::optional<boost::json::value>> get_config(std::string label);
+  boost::asio::awaitable<void> put_config(std::string label, const boost::json::value& config);
+  /// `["svc:1.0.0", ...]` sorted.
+  boost::asio::awaitable<std::vector<std::string>> list_config(std::string service);
+  /// Removes a stored version; false if it did not exist.
+  boost::asio::awaitable<bool> remove_config(std::string label);
+
+  // Maintenance --------------------------------------------------------------------------------
+  /// Deletes nodes entries whose updatedOn is older than `max_age` (hydra-cli `refresh`);
+  /// returns how many were removed.
+  boost::asio::awaitable<std::size_t> remove_stale_nodes(std::chrono::seconds max_age);
+
+  // Events -------------------------------------------------------------------------------------
+  /// Log entries (also Redis connection events). Without a handler, errors go to stderr.
+  void on_log(LogHandler handler);
+  /// Raw messages on the service and instance channels (messaging builds on this).
+  void on_message(MessageHandler handler);
+  /// Redis connection state changes of the command connection.
+  void on_connection_state(redis::Connection::StateHandler handler);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hydra
