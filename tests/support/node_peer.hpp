@@ -1,0 +1,73 @@
+// Node Hydra 1.9.3 peers for interoperability tests (tests/interop/node/peer.js).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+
+namespace hydra::test {
+
+/// True when node and the npm packages are installed (scripts/setup.sh does it).
+inline bool node_available() {
+  return std::filesystem::exists(std::string(HYDRA_NODE_DIR) +
+                                 "/node_modules/hydra/package.json") &&
+         run_command({"node", "--version"}, {}, std::chrono::seconds(10)).first == 0;
+}
+
+/// A long-running Node service (`peer.js serve`).
+class NodeService {
+ public:
+  NodeService(const std::string& redis_url, const std::string& name, const std::string& port = "")
+      : process_(make_argv(name, port), {{"HYDRA_TEST_REDIS_URL", redis_url}}, false,
+                 HYDRA_NODE_DIR) {
+    auto line = process_.wait_for_line("READY ", std::chrono::seconds(20));
+    if (!line) throw std::runtime_error("node peer did not become ready");
+    info_ = boost::json::parse(line->substr(line->find(' ') + 1)).as_object();
+  }
+  ~NodeService() { stop(); }
+  const boost::json::object& info() const { return info_; }
+  std::string instance_id() const { return std::string(info_.at("instanceID").as_string()); }
+  Process& process() { return process_; }
+  /// SIGTERM → Node's shutdown; waits for exit.
+  void stop() {
+    if (process_.running()) {
+      process_.signal(SIGTERM);
+      process_.wait(std::chrono::seconds(10));
+    }
+  }
+
+ private:
+  static std::vector<std::string> make_argv(const std::string& name, const std::string& port) {
+    std::vector<std::string> argv{"node", "peer.js", "serve", name};
+    if (!port.empty()) argv.push_back(port);
+    return argv;
+  }
+  Process process_;
+  boost::json::object info_;
+};
+
+/// Runs `peer.js query <method> args...` and returns the RESULT value; throws with the output
+/// when there is none.
+inline boost::json::value node_query(const std::string& redis_url, std::vector<std::string> args) {
+  std::vector<std::string> argv{"node", "peer.js", "query"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto [status, out] = run_command(argv, {{"HYDRA_TEST_REDIS_URL", redis_url}},
+                                   std::chrono::seconds(30), HYDRA_NODE_DIR);
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    auto nl = out.find('\n', pos);
+    std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (line.rfind("RESULT ", 0) == 0) return boost::json::parse(line.substr(7));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  throw std::runtime_error("node query failed (status " + std::to_string(status) + "): " + out);
+}
+
+}  // namespace hydra::test
