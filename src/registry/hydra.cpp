@@ -70,6 +70,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer presence_timer;
   std::mt19937_64 rng;
   unsigned long ticks = 0;
+  std::string last_connection_error;
   bool tick_failing = false;
 
   // Logging ------------------------------------------------------------------------------------
@@ -151,9 +152,10 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     try {
       (co_await c.exec(cmd("PING"), o)).check();
     } catch (const Error& e) {
-      throw Error(e.code(), "cannot reach Redis at " + describe(c.config()) + " within " +
-                                std::to_string(opts.connect_wait.count()) + " ms (" + e.what() +
-                                ")");
+      // The connection's last failure says why (refused, AUTH, SELECT, TLS); the PING error
+      // itself would only say that it timed out.
+      std::string why = last_connection_error.empty() ? e.what() : last_connection_error;
+      throw Error(e.code(), "cannot reach Redis at " + describe(c.config()) + ": " + why);
     }
   }
 
