@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The demo: set-up (install, build), a private redis-server, two C++ hello-service instances and
+# a Node Hydra 1.9.3 service on it; hydra-cli and Node show the mesh; then everything stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+scripts/setup.sh "$BUILD_DIR"
+
+WORK=$(mktemp -d /tmp/hydra-demo-XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A private redis-server on a free loopback port (never the system service).
+for _ in $(seq 1 20); do
+  PORT=$((20000 + RANDOM % 40000))
+  redis-cli -p "$PORT" ping >/dev/null 2>&1 && continue
+  redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
+    --loglevel warning >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  sleep 0.3
+  if redis-cli -p "$PORT" ping >/dev/null 2>&1; then break; fi
+  kill "$REDIS_PID" 2>/dev/null || true
+  REDIS_PID=""
+done
+[ -n "${REDIS_PID:-}" ] || { echo "demo: could not start redis-server" >&2; exit 1; }
+PIDS+=("$REDIS_PID")
+URL="redis://127.0.0.1:$PORT/0"
+CLI="$BUILD_DIR/apps/hydra-cli/hydra-cli --redis $URL"
+echo "== redis-server pid $REDIS_PID on $URL"
+
+cat >"$WORK/hello.json" <<JSON
+{"hydra":{"serviceName":"hello-service","serviceIP":"127.0.0.1","servicePort":0,
+ "serviceType":"example","serviceDescription":"Says hello","serviceVersion":"1.0.0",
+ "redis":{"url":"$URL"}}}
+JSON
+for i in 1 2; do
+  "$BUILD_DIR/examples/hello-service/hello-service" --config "$WORK/hello.json" \
+    >"$WORK/hello$i.out" 2>"$WORK/hello$i.err" &
+  PIDS+=("$!")
+done
+(cd tests/interop/node && HYDRA_TEST_REDIS_URL="$URL" exec node peer.js serve node-service \
+  >"$WORK/node.out" 2>"$WORK/node.err") &
+NODE_PID=$!
+PIDS+=("$NODE_PID")
+for _ in $(seq 1 100); do
+  n=$(cat "$WORK"/hello*.out "$WORK/node.out" 2>/dev/null | grep -c -E 'ready|READY' || true)
+  [ "$n" -ge 3 ] && break
+  sleep 0.1
+done
+cat "$WORK"/hello*.out
+sed -n 's/^READY /node-service ready /p' "$WORK/node.out"
+
+echo; echo "== hydra-cli services";  $CLI services
+echo; echo "== hydra-cli nodes";     $CLI nodes
+echo; echo "== hydra-cli routes";    $CLI routes
+echo; echo "== hydra-cli healthlog hello-service"; $CLI healthlog hello-service
+echo; echo "== hydra-cli cfg push / pull"
+echo '{"hydra":{"serviceName":"hello-service"},"greeting":"hi"}' >"$WORK/cfg.json"
+$CLI cfg push hello-service:1.0.0 "$WORK/cfg.json"
+$CLI cfg pull hello-service:1.0.0
+echo; echo "== Node Hydra 1.9.3 sees the C++ instances (getServicePresence hello-service)"
+(cd tests/interop/node && HYDRA_TEST_REDIS_URL="$URL" node peer.js query getServicePresence hello-service 2>/dev/null) |
+  sed -n 's/^RESULT //p'
+echo; echo "== stopping (SIGTERM): presence disappears at once"
+for pid in "${PIDS[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${PIDS[@]:1}"; do wait "$pid" 2>/dev/null || true; done
+echo "presence keys left: $(redis-cli -p "$PORT" --scan --pattern '*:presence' | wc -l)"
+echo "demo: done"
