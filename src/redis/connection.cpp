@@ -227,6 +227,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
     if (config.db != 0) hello.push_back({"SELECT", std::to_string(config.db)});
     if (!config.client_name.empty()) hello.push_back({"CLIENT", "SETNAME", config.client_name});
+    // A PING proves the link really works before it counts as connected: with TLS 1.3 a server
+    // that rejects the client certificate only says so after the handshake has completed.
+    hello.push_back({"PING"});
     if (!channels.empty()) {
       Command c{"SUBSCRIBE"};
       c.insert(c.end(), channels.begin(), channels.end());
@@ -237,7 +240,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       c.insert(c.end(), patterns.begin(), patterns.end());
       hello.push_back(std::move(c));
     }
-    if (hello.empty()) co_return;
     std::string out;
     for (const auto& c : hello)
       resp::encode(out, c);
@@ -384,8 +386,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       failures = 0;
-      delay = config.reconnect_min_delay;
       ++connects;
+      auto connected_at = Clock::now();
       set_state(State::connected, endpoint());
       std::string why;
       try {
@@ -400,6 +402,16 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       if (stopping) break;
       set_state(State::disconnected, "connection to " + endpoint() +
                                          " lost: " + (why.empty() ? std::string("closed") : why));
+      // A link that drops right after connecting (server closing at once, rejected client
+      // certificate) must not turn into a busy reconnect loop: keep backing off until a
+      // connection has lasted a while.
+      if (Clock::now() - connected_at < std::chrono::seconds(1)) {
+        backoff_timer.expires_after(delay);
+        co_await backoff_timer.async_wait(asio::as_tuple(use_awaitable));
+        delay = std::min(delay * 2, config.reconnect_max_delay);
+      } else {
+        delay = config.reconnect_min_delay;
+      }
     }
     fail_all(inflight, make_error_code(errc::stopped));
     fail_all(write_queue, make_error_code(errc::stopped));
