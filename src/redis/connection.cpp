@@ -186,16 +186,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   void on_disconnect() {
     fail_all(inflight, make_error_code(errc::disconnected));
-    std::deque<std::unique_ptr<Pending>> keep;
-    for (auto& p : write_queue) {
-      if (!p->handler) continue;
-      if (p->wait_for_connection) {
-        keep.push_back(std::move(p));
-      } else {
-        complete(*p, make_error_code(errc::disconnected));
-      }
-    }
-    write_queue = std::move(keep);
+    fail_all_not_waiting();
     decoder.reset();
   }
 
