@@ -120,6 +120,8 @@ class Hydra {
 
   /// The command connection (for callers that need plain Redis commands).
   redis::Connection& redis();
+  /// The executor this object lives on.
+  boost::asio::any_io_executor get_executor() const;
 
   // Discovery ----------------------------------------------------------------------------------
   /// `:service` records of services that have instances in the nodes hash (see docs/decisions.md).

@@ -1,0 +1,99 @@
+/// @brief Hydra work queues on Redis lists, compatible with Node Hydra's queueMessage /
+/// getQueuedMessage / markQueueMessage, plus blocking dequeue, statistics and at-least-once
+/// delivery with leases for hydra-cpp consumers. Guarantees: docs/queues.md.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hydra/result.hpp"
+#include "hydra/umf.hpp"
+
+namespace hydra {
+
+class Hydra;
+
+/// An item taken from a queue: the message, the exact string that was stored (markQueueMessage
+/// removes exactly that string, so Node and C++ can finish each other's items) and the queue it
+/// came from.
+struct QueuedMessage {
+  umf::Message message;
+  std::string raw;
+  std::string service_name;
+  /// How many times it was delivered (1 the first time; more after lease expiries).
+  unsigned attempt = 1;
+  /// Set when taken with a lease; the item returns to mqrecieved if not marked before it.
+  std::optional<std::chrono::system_clock::time_point> lease_until;
+};
+
+/// Lengths of the three lists and the age of the oldest waiting item.
+struct QueueStats {
+  long long received = 0;    ///< hydra:service:<svc>:mqrecieved (sic)
+  long long in_progress = 0; ///< :mqinprogress
+  long long incomplete = 0;  ///< :mqincomplete
+  /// Age of the oldest item in mqrecieved from its UMF timestamp; nullopt when empty/unknown.
+  std::optional<std::chrono::milliseconds> oldest_age;
+};
+
+/// Options of a leased (at-least-once) consumer.
+struct LeaseOptions {
+  /// How long an item may stay in progress before it is given to another consumer.
+  std::chrono::milliseconds lease{30000};
+  /// Deliveries before an item is dead-lettered to mqincomplete with a reason.
+  unsigned max_attempts = 5;
+};
+
+/// Queue operations of one Hydra instance (uses its Redis connection and service name).
+class Queue {
+ public:
+  explicit Queue(Hydra& hydra);
+  ~Queue();
+
+  /// Node's queueMessage: validates the UMF (400 `UMF message requires "to", "from" and "body"
+  /// fields`), parses `to` (400 with the route error) and LPUSHes the short form to
+  /// `hydra:service:<svc>:mqrecieved`. The result carries the stored message's mid.
+  boost::asio::awaitable<Result> queue_message(const boost::json::object& message);
+  boost::asio::awaitable<Result> queue_message(const umf::Message& message);
+
+  /// Node's getQueuedMessage: RPOPLPUSH mqrecieved → mqinprogress; nullopt when empty.
+  /// At-most-once for the item if this consumer dies (as Node).
+  boost::asio::awaitable<std::optional<QueuedMessage>> get_queued_message(std::string service);
+
+  /// Waits up to `timeout` for an item (BRPOPLPUSH on a connection of its own, so other commands
+  /// are not blocked). With `lease`, the item is leased (at-least-once, see LeaseOptions).
+  boost::asio::awaitable<std::optional<QueuedMessage>> wait_queued_message(
+      std::string service, std::chrono::milliseconds timeout,
+      std::optional<LeaseOptions> lease = std::nullopt);
+
+  /// Node's markQueueMessage: LREM of the exact stored string from mqinprogress; then
+  /// `bdy.reason` = reason (default 'reason not provided'); incomplete items are RPUSHed to
+  /// mqincomplete. Releases the lease if there was one. Returns false when the item was no longer
+  /// in progress (e.g. its lease expired and it was redelivered).
+  boost::asio::awaitable<bool> mark_queue_message(const QueuedMessage& item, bool completed,
+                                                  std::string reason = {});
+
+  /// Extends the lease of an item being processed.
+  boost::asio::awaitable<bool> extend_lease(QueuedMessage& item, std::chrono::milliseconds lease);
+
+  /// Returns expired leased items of `service` to mqrecieved (or dead-letters them); returns how
+  /// many were moved. Consumers call it periodically; any instance may.
+  boost::asio::awaitable<std::size_t> reclaim_expired(std::string service,
+                                                      LeaseOptions options = {});
+
+  /// Lengths and age of the oldest waiting item.
+  boost::asio::awaitable<QueueStats> stats(std::string service);
+
+  /// The waiting items, oldest first (LRANGE, at most `limit`).
+  boost::asio::awaitable<std::vector<std::string>> peek(std::string service, std::size_t limit = 10);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hydra

@@ -1,0 +1,119 @@
+/// @brief UMF (Universal Messaging Format) 1.4.6 as Node Hydra 1.9.3 implements it: normalised
+/// messages, long and short forms in Node's key order, route parsing, HMAC signatures.
+#pragma once
+
+#include <array>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hydra::umf {
+
+inline constexpr std::string_view kVersion = "UMF/1.4.6";
+
+/// The fields hydra keeps, in Node's internal (long-form) order.
+enum class Field {
+  to,
+  from,
+  headers,
+  mid,
+  rmid,
+  signature,
+  timeout,
+  timestamp,
+  type,
+  version,
+  via,
+  forward,
+  body,
+  authorization
+};
+inline constexpr std::size_t kFieldCount = 14;
+
+/// Long and short key names of a field (`from`/`frm`, `body`/`bdy`, ...).
+std::string_view long_name(Field f);
+std::string_view short_name(Field f);
+
+/// JavaScript truthiness: false, 0, NaN, "" and null are falsy; objects and arrays are truthy.
+bool truthy(const boost::json::value& v);
+
+/// A normalised UMF message. Every field is optional; `create` fills mid, timestamp and version.
+class Message {
+ public:
+  Message() = default;
+
+  /// Node's createMessage: long, short or mixed keys (the long key wins), only truthy values
+  /// copied, unknown top-level fields dropped; `mid` (UUID v4), `timestamp` (now) and `version`
+  /// (`UMF/1.4.6`) filled when absent.
+  static Message create(const boost::json::object& input);
+  /// Parses JSON text and `create`s from it; nullopt when it is not a JSON object.
+  static std::optional<Message> parse(std::string_view json);
+
+  /// `to && from && body` truthy.
+  bool validate() const;
+
+  /// The long form in Node's order (what `toJSON()` returns).
+  boost::json::object to_long() const;
+  /// The short form in Node's order: to, frm, hdr, mid, rmid, sig, tmo, ts, typ, ver, via, fwd,
+  /// bdy, aut (falsy fields skipped) — the exact bytes hydra publishes and queues.
+  boost::json::object to_short() const;
+  /// `json::stringify(to_short())`.
+  std::string to_short_json() const;
+
+  const boost::json::value* get(Field f) const;
+  void set(Field f, boost::json::value v);
+  void erase(Field f);
+  bool has(Field f) const { return get(f) != nullptr; }
+
+  /// String fields ("" when absent or not a string).
+  std::string to() const { return text(Field::to); }
+  std::string from() const { return text(Field::from); }
+  std::string mid() const { return text(Field::mid); }
+  std::string rmid() const { return text(Field::rmid); }
+  std::string via() const { return text(Field::via); }
+  std::string type() const { return text(Field::type); }
+  /// The body (null when absent).
+  const boost::json::value& body() const;
+  boost::json::value& mutable_body();
+
+  /// Node's signMessage: HMAC-<algo> (e.g. "sha256") over the long form without `signature`,
+  /// hex, stored as `signature`. Throws `Error(invalid_argument)` for an unknown algorithm.
+  void sign(std::string_view algo, std::string_view secret);
+  /// Recomputes the signature and compares (constant time).
+  bool verify(std::string_view algo, std::string_view secret) const;
+
+ private:
+  friend Message make_reply(const Message& original, const boost::json::object& response);
+  std::string text(Field f) const;
+  // Fields live in Node's order; only `signature` moves (to the end of the long form) after
+  // signing, because Node deletes and re-adds that property.
+  std::array<std::optional<boost::json::value>, kFieldCount> fields_;
+  bool signature_last_ = false;
+};
+
+/// Node's createShortMessageID: base-36 of a random integer below 2^53.
+std::string short_message_id();
+
+/// A parsed `to`/`from` route: `[<instance>[-<subID>]@]<service>:[[<method>]]<apiRoute>`.
+struct Route {
+  std::string instance;
+  std::string sub_id;
+  std::string service_name;
+  /// Lower-cased method; nullopt when there were no brackets; "" for `[]`.
+  std::optional<std::string> http_method;
+  std::string api_route;
+  /// "" when valid, else Node's message.
+  std::string error;
+};
+
+/// Node's parseRoute, exactly (see the spec §3.3).
+Route parse_route(std::string_view to);
+
+/// Node's sendReplyMessage construction: the original's fields, then rmid = original mid,
+/// to = original from, from = original to, then the response's fields over them (the response
+/// gets a fresh mid/timestamp/version); `to` = original `via` when present; `forward` kept.
+Message make_reply(const Message& original, const boost::json::object& response);
+
+}  // namespace hydra::umf

@@ -1,0 +1,272 @@
+// UMF messages with Node Hydra 1.9.3's normalisation, key orders, routes and signatures.
+#include "hydra/umf.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cmath>
+#include <random>
+
+#include "hydra/error.hpp"
+#include "hydra/json.hpp"
+#include "registry/records.hpp"
+
+namespace hydra::umf {
+
+namespace {
+
+constexpr std::array<std::string_view, kFieldCount> kLong = {
+    "to",        "from", "headers", "mid", "rmid",    "signature", "timeout",
+    "timestamp", "type", "version", "via", "forward", "body",      "authorization"};
+constexpr std::array<std::string_view, kFieldCount> kShort = {
+    "to", "frm", "hdr", "mid", "rmid", "sig", "tmo", "ts", "typ", "ver", "via", "fwd", "bdy", "aut"};
+
+std::size_t idx(Field f) { return static_cast<std::size_t>(f); }
+
+const boost::json::value* find(const boost::json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it == o.end() ? nullptr : &it->value();
+}
+
+// `input.long || input.short` with JavaScript truthiness; nullptr when both are falsy.
+const boost::json::value* pick(const boost::json::object& o, Field f, bool short_alias) {
+  if (auto* v = find(o, kLong[idx(f)]); v && truthy(*v)) return v;
+  if (short_alias) {
+    if (auto* v = find(o, kShort[idx(f)]); v && truthy(*v)) return v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string_view long_name(Field f) { return kLong[idx(f)]; }
+std::string_view short_name(Field f) { return kShort[idx(f)]; }
+
+bool truthy(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null: return false;
+    case boost::json::kind::bool_: return v.get_bool();
+    case boost::json::kind::int64: return v.get_int64() != 0;
+    case boost::json::kind::uint64: return v.get_uint64() != 0;
+    case boost::json::kind::double_: return v.get_double() != 0 && !std::isnan(v.get_double());
+    case boost::json::kind::string: return !v.get_string().empty();
+    default: return true;
+  }
+}
+
+Message Message::create(const boost::json::object& in) {
+  Message m;
+  // Which fields Node reads under their short name too (to, mid, rmid and via have none).
+  auto copy = [&](Field f, bool short_alias) {
+    if (auto* v = pick(in, f, short_alias)) m.fields_[idx(f)] = *v;
+  };
+  copy(Field::to, false);
+  copy(Field::from, true);
+  copy(Field::headers, true);
+  copy(Field::mid, false);
+  if (!m.fields_[idx(Field::mid)]) m.fields_[idx(Field::mid)] = registry::new_message_id();
+  copy(Field::rmid, false);
+  copy(Field::signature, true);
+  copy(Field::timeout, true);
+  copy(Field::timestamp, true);
+  if (!m.fields_[idx(Field::timestamp)]) m.fields_[idx(Field::timestamp)] = json::iso_now();
+  copy(Field::type, true);
+  copy(Field::version, true);
+  if (!m.fields_[idx(Field::version)]) m.fields_[idx(Field::version)] = kVersion;
+  copy(Field::via, false);
+  copy(Field::forward, true);
+  copy(Field::body, true);
+  copy(Field::authorization, true);
+  return m;
+}
+
+std::optional<Message> Message::parse(std::string_view text) {
+  auto v = json::try_parse(text);
+  if (!v || !v->is_object()) return std::nullopt;
+  return create(v->get_object());
+}
+
+bool Message::validate() const {
+  auto ok = [&](Field f) {
+    auto* v = get(f);
+    return v && truthy(*v);
+  };
+  return ok(Field::from) && ok(Field::to) && ok(Field::body);
+}
+
+boost::json::object Message::to_long() const {
+  boost::json::object o;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (signature_last_ && i == idx(Field::signature)) continue;
+    if (fields_[i]) o[kLong[i]] = *fields_[i];
+  }
+  if (signature_last_ && fields_[idx(Field::signature)]) {
+    o["signature"] = *fields_[idx(Field::signature)];
+  }
+  return o;
+}
+
+boost::json::object Message::to_short() const {
+  boost::json::object o;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (fields_[i] && truthy(*fields_[i])) o[kShort[i]] = *fields_[i];
+  }
+  return o;
+}
+
+std::string Message::to_short_json() const { return json::stringify(to_short()); }
+
+const boost::json::value* Message::get(Field f) const {
+  const auto& slot = fields_[idx(f)];
+  return slot ? &*slot : nullptr;
+}
+
+void Message::set(Field f, boost::json::value v) { fields_[idx(f)] = std::move(v); }
+
+void Message::erase(Field f) { fields_[idx(f)].reset(); }
+
+const boost::json::value& Message::body() const {
+  static const boost::json::value null_value;
+  const auto* v = get(Field::body);
+  return v ? *v : null_value;
+}
+
+boost::json::value& Message::mutable_body() {
+  auto& slot = fields_[idx(Field::body)];
+  if (!slot) slot.emplace();
+  return *slot;
+}
+
+std::string Message::text(Field f) const {
+  const auto* v = get(f);
+  if (!v || !v->is_string()) return {};
+  return std::string(v->get_string());
+}
+
+namespace {
+std::string hmac_hex(std::string_view algo, std::string_view secret, std::string_view data) {
+  const EVP_MD* md = EVP_get_digestbyname(std::string(algo).c_str());
+  if (md == nullptr) throw Error(errc::invalid_argument, "unknown HMAC algorithm " + std::string(algo));
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(md, secret.data(), static_cast<int>(secret.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len)) {
+    throw Error(errc::invalid_argument, "HMAC failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += kHex[out[i] >> 4];
+    hex += kHex[out[i] & 15];
+  }
+  return hex;
+}
+}  // namespace
+
+void Message::sign(std::string_view algo, std::string_view secret) {
+  erase(Field::signature);
+  signature_last_ = false;
+  auto sig = hmac_hex(algo, secret, json::stringify(to_long()));
+  set(Field::signature, boost::json::string(sig));
+  // Node deletes and re-adds the property, so it moves to the end of the long form.
+  signature_last_ = true;
+}
+
+bool Message::verify(std::string_view algo, std::string_view secret) const {
+  const auto* given = get(Field::signature);
+  if (!given || !given->is_string()) return false;
+  Message copy = *this;
+  copy.erase(Field::signature);
+  copy.signature_last_ = false;
+  auto expected = hmac_hex(algo, secret, json::stringify(copy.to_long()));
+  const auto& g = given->get_string();
+  return g.size() == expected.size() && CRYPTO_memcmp(g.data(), expected.data(), g.size()) == 0;
+}
+
+std::string short_message_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t n = rng() % (std::uint64_t{1} << 53);
+  if (n == 0) return "0";
+  std::string out;
+  while (n > 0) {
+    out += "0123456789abcdefghijklmnopqrstuvwxyz"[n % 36];
+    n /= 36;
+  }
+  return {out.rbegin(), out.rend()};
+}
+
+Route parse_route(std::string_view to) {
+  Route r;
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  for (;;) {
+    auto colon = to.find(':', start);
+    segments.emplace_back(to.substr(start, colon == std::string_view::npos ? to.npos : colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (segments.size() < 2) {
+    r.error = "route field has invalid number of routable segments";
+    return r;
+  }
+  if (auto at = segments[0].find('@'); at != std::string::npos) {
+    r.instance = segments[0].substr(0, at);
+    segments[0] = segments[0].substr(at + 1);
+    if (auto dash = r.instance.find('-'); dash != std::string::npos) {
+      // JavaScript split('-'): parts[0] and parts[1]; anything after a second '-' is dropped.
+      auto next = r.instance.find('-', dash + 1);
+      r.sub_id = r.instance.substr(dash + 1, next == std::string::npos ? std::string::npos
+                                                                      : next - dash - 1);
+      r.instance = r.instance.substr(0, dash);
+    }
+  }
+  if (segments[0].rfind("http", 0) == 0) {
+    segments[1] = segments[0] + ":" + segments[1];
+    segments.erase(segments.begin());
+  }
+  r.service_name = segments.front();
+  for (std::size_t i = 1; i < segments.size(); ++i) {
+    if (i > 1) r.api_route += ':';
+    r.api_route += segments[i];
+  }
+  if (!r.api_route.empty() && r.api_route[0] == '[') {
+    auto close = r.api_route.find(']');
+    if (close == std::string::npos) {
+      r.error = "route field has ill-formed HTTP method verb in segment";
+    } else {
+      std::string method = r.api_route.substr(1, close - 1);
+      for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!method.empty()) r.api_route = r.api_route.substr(method.size() + 2);
+      r.http_method = std::move(method);
+    }
+  }
+  return r;
+}
+
+Message make_reply(const Message& original, const boost::json::object& response) {
+  Message reply = original;
+  reply.signature_last_ = false;
+  if (auto* mid = original.get(Field::mid)) reply.set(Field::rmid, *mid);
+  if (auto* from = original.get(Field::from)) {
+    reply.set(Field::to, *from);
+  } else {
+    reply.erase(Field::to);
+  }
+  if (auto* to = original.get(Field::to)) {
+    reply.set(Field::from, *to);
+  } else {
+    reply.erase(Field::from);
+  }
+  Message resp = Message::create(response);
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    auto f = static_cast<Field>(i);
+    if (auto* v = resp.get(f)) reply.set(f, *v);
+  }
+  if (auto* via = original.get(Field::via)) reply.set(Field::to, *via);
+  if (auto* fwd = original.get(Field::forward)) reply.set(Field::forward, *fwd);
+  return reply;
+}
+
+}  // namespace hydra::umf
