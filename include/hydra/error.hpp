@@ -38,6 +38,10 @@ enum class errc {
   bad_json,
   /// TLS setup or handshake failed.
   tls_error,
+  /// No present instance can take the message (Node's 503).
+  unavailable,
+  /// A message is not valid UMF, has a bad route, or is too large (Node's 400 / 413).
+  invalid_message,
 };
 
 /// The category of `hydra::errc`.

@@ -23,6 +23,8 @@
 #include "hydra/config.hpp"
 #include "hydra/error.hpp"
 #include "hydra/redis/connection.hpp"
+#include "hydra/result.hpp"
+#include "hydra/umf.hpp"
 
 namespace hydra {
 
@@ -76,6 +78,16 @@ struct RegistryOptions {
   std::chrono::milliseconds presence_cache_ttl{1000};
   /// How long init() waits for the first Redis connection before failing.
   std::chrono::milliseconds connect_wait{10000};
+  /// Messages larger than this (short-form JSON bytes) are refused before publishing (413).
+  std::size_t max_message_bytes = 1024 * 1024;
+};
+
+/// Counters of the message receiver.
+struct MessagingStats {
+  unsigned long received = 0;      ///< valid UMF messages handed to the handler
+  unsigned long replies = 0;       ///< replies matched to a pending request()
+  unsigned long invalid_json = 0;  ///< payloads that were not JSON objects (dropped)
+  unsigned long invalid_umf = 0;   ///< JSON objects that failed UMF validation (dropped)
 };
 
 class Hydra {
@@ -83,7 +95,9 @@ class Hydra {
   /// A health-log entry `{ts, serviceName, type, processID, msg}`.
   using LogHandler = std::function<void(const boost::json::object& entry)>;
   /// A raw pub/sub message on one of the service's channels.
-  using MessageHandler = std::function<void(std::string_view channel, std::string_view payload)>;
+  using RawMessageHandler = std::function<void(std::string_view channel, std::string_view payload)>;
+  /// A received UMF message, normalised (its `to_short()` is what Node's `message` event gives).
+  using MessageHandler = std::function<void(const umf::Message& message)>;
 
   explicit Hydra(boost::asio::any_io_executor executor, RegistryOptions options = {});
   ~Hydra();
@@ -168,6 +182,31 @@ class Hydra {
   /// Removes a stored version; false if it did not exist.
   boost::asio::awaitable<bool> remove_config(std::string label);
 
+  // Messaging ----------------------------------------------------------------------------------
+  /// Node's sendMessage: to the named instance (which must be present) or to a random present
+  /// instance's instance channel. 400 invalid UMF/route, 413 too large, 503 `Unavailable <svc>
+  /// instances` / `Unavailable <svc> instance named <iid>`, 500 Redis error. An instance that
+  /// vanished within the cache window (PUBLISH reached nobody) is skipped for the next one.
+  boost::asio::awaitable<Result> send_message(umf::Message message);
+  boost::asio::awaitable<Result> send_message(const boost::json::object& message);
+  /// Node's sendBroadcastMessage: to the service channel (all instances); 503 when none is
+  /// present, except for hydra-router (silently ok).
+  boost::asio::awaitable<Result> send_broadcast_message(umf::Message message);
+  boost::asio::awaitable<Result> send_broadcast_message(const boost::json::object& message);
+  /// Node's sendReplyMessage (rmid, to/from swapped, `via` wins, fields carried over).
+  boost::asio::awaitable<Result> send_reply_message(const umf::Message& original,
+                                                    const boost::json::object& response);
+  /// Sends `message` from `<iid>@<svc>:/` (so the reply comes back to this instance) and
+  /// completes with the reply whose `rmid` is its mid. Throws `Error(timeout)` after `timeout`
+  /// (nothing is left behind), `Error(unavailable|invalid_message|redis_error)` when it cannot
+  /// be sent. Requires register_service().
+  boost::asio::awaitable<umf::Message> request(umf::Message message,
+                                               std::chrono::milliseconds timeout);
+  /// Receiver counters.
+  MessagingStats messaging_stats() const;
+  /// Requests waiting for a reply (0 when idle: timeouts leave nothing behind).
+  std::size_t pending_requests() const;
+
   // Maintenance --------------------------------------------------------------------------------
   /// Deletes nodes entries whose updatedOn is older than `max_age` (hydra-cli `refresh`);
   /// returns how many were removed.
@@ -176,7 +215,10 @@ class Hydra {
   // Events -------------------------------------------------------------------------------------
   /// Log entries (also Redis connection events). Without a handler, errors go to stderr.
   void on_log(LogHandler handler);
-  /// Raw messages on the service and instance channels (messaging builds on this).
+  /// Raw payloads on the service and instance channels, before any parsing.
+  void on_raw_message(RawMessageHandler handler);
+  /// Valid UMF messages received on the service and instance channels (replies that complete a
+  /// request() are not delivered here). Invalid JSON/UMF is dropped, counted and logged once.
   void on_message(MessageHandler handler);
   /// Redis connection state changes of the command connection.
   void on_connection_state(redis::Connection::StateHandler handler);

@@ -33,9 +33,9 @@ struct QueuedMessage {
 
 /// Lengths of the three lists and the age of the oldest waiting item.
 struct QueueStats {
-  long long received = 0;    ///< hydra:service:<svc>:mqrecieved (sic)
-  long long in_progress = 0; ///< :mqinprogress
-  long long incomplete = 0;  ///< :mqincomplete
+  long long received = 0;     ///< hydra:service:<svc>:mqrecieved (sic)
+  long long in_progress = 0;  ///< :mqinprogress
+  long long incomplete = 0;   ///< :mqincomplete
   /// Age of the oldest item in mqrecieved from its UMF timestamp; nullopt when empty/unknown.
   std::optional<std::chrono::milliseconds> oldest_age;
 };
@@ -89,7 +89,8 @@ class Queue {
   boost::asio::awaitable<QueueStats> stats(std::string service);
 
   /// The waiting items, oldest first (LRANGE, at most `limit`).
-  boost::asio::awaitable<std::vector<std::string>> peek(std::string service, std::size_t limit = 10);
+  boost::asio::awaitable<std::vector<std::string>> peek(std::string service,
+                                                        std::size_t limit = 10);
 
  private:
   struct Impl;

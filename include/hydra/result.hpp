@@ -27,7 +27,9 @@ struct Result {
   boost::json::object to_json() const;
 
   static Result success(std::string mid = {}) { return Result{200, {}, std::move(mid)}; }
-  static Result failure(int code, std::string reason) { return Result{code, std::move(reason), {}}; }
+  static Result failure(int code, std::string reason) {
+    return Result{code, std::move(reason), {}};
+  }
 };
 
 }  // namespace hydra

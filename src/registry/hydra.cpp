@@ -62,7 +62,15 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   std::unique_ptr<redis::Connection> conn;
   std::unique_ptr<redis::Connection> sub;
   LogHandler log_handler;
+  RawMessageHandler raw_handler;
   MessageHandler message_handler;
+  MessagingStats msg_stats;
+  struct PendingRequest {
+    explicit PendingRequest(asio::any_io_executor ex) : timer(std::move(ex)) {}
+    asio::steady_timer timer;
+    std::optional<umf::Message> reply;
+  };
+  std::map<std::string, std::shared_ptr<PendingRequest>> pending;
   redis::Connection::StateHandler state_handler;
   std::vector<CompiledRoute> routes;
   std::map<std::string, PresenceCacheEntry> presence_cache;
@@ -234,8 +242,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       sub = make_connection(cfg.redis, redis::Mode::subscriber);
       std::weak_ptr<Impl> weak = weak_from_this();
       sub->set_message_handler([weak](std::string_view channel, std::string_view payload) {
-        auto self = weak.lock();
-        if (self && self->message_handler) self->message_handler(channel, payload);
+        if (auto self = weak.lock()) self->on_payload(channel, payload);
       });
       sub->start();
     }
@@ -338,6 +345,155 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     initialized = false;
     instance_id = "not set";
     presence_cache.clear();
+  }
+
+  // Messaging ----------------------------------------------------------------------------------
+  // Every payload on the two channels: raw hook, then JSON and UMF checks (bad input is dropped,
+  // counted and reported once per kind), then either a pending request() or the handler.
+  void on_payload(std::string_view channel, std::string_view payload) {
+    if (raw_handler) raw_handler(channel, payload);
+    auto value = json::try_parse(payload);
+    if (!value || !value->is_object()) {
+      ++msg_stats.invalid_json;
+      warn_once("invalid-json", "dropping a non-JSON message on " + std::string(channel) +
+                                    " (reported once; see messaging_stats())");
+      return;
+    }
+    auto message = umf::Message::create(value->get_object());
+    if (!message.validate()) {
+      ++msg_stats.invalid_umf;
+      warn_once("invalid-umf", "dropping a message without to/from/body on " +
+                                   std::string(channel) + " (reported once)");
+      return;
+    }
+    if (auto rmid = message.rmid(); !rmid.empty()) {
+      if (auto it = pending.find(rmid); it != pending.end()) {
+        ++msg_stats.replies;
+        it->second->reply = std::move(message);
+        it->second->timer.cancel();
+        pending.erase(it);
+        return;
+      }
+    }
+    ++msg_stats.received;
+    if (message_handler) message_handler(message);
+  }
+
+  std::optional<Result> check_outgoing(const umf::Message& m, umf::Route& route,
+                                       std::string& payload) {
+    if (!m.validate()) {
+      return Result::failure(400, R"(UMF message requires "to", "from" and "body" fields)");
+    }
+    route = umf::parse_route(m.to());
+    if (!route.error.empty()) return Result::failure(400, route.error);
+    payload = m.to_short_json();
+    if (payload.size() > opts.max_message_bytes) {
+      return Result::failure(413, "message of " + std::to_string(payload.size()) +
+                                      " bytes exceeds the limit of " +
+                                      std::to_string(opts.max_message_bytes) + " bytes");
+    }
+    return std::nullopt;
+  }
+
+  asio::awaitable<Result> send_message(umf::Message m) {
+    umf::Route route;
+    std::string payload;
+    if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
+    const auto& svc = route.service_name;
+    try {
+      auto instances = co_await get_service_presence(svc);
+      if (instances.empty()) {
+        auto msg = "Unavailable " + svc + " instances";
+        log("error", msg);
+        co_return Result::failure(503, msg);
+      }
+      if (!route.instance.empty()) {
+        bool present = std::any_of(instances.begin(), instances.end(), [&](const NodeEntry& e) {
+          return e.instance_id == route.instance;
+        });
+        if (!present) {
+          auto msg = "Unavailable " + svc + " instance named " + route.instance;
+          log("error", msg);
+          co_return Result::failure(503, msg);
+        }
+        co_await redis().exec(
+            cmd("PUBLISH", registry::Keys::instance_channel(svc, route.instance), payload));
+        co_return Result::success(m.mid());
+      }
+      // The cache may still hold an instance that died within its lifetime; PUBLISH tells
+      // (nobody received it), so that one is forgotten and the next is tried.
+      for (const auto& e : instances) {
+        auto n = (co_await redis().exec(cmd(
+                      "PUBLISH", registry::Keys::instance_channel(svc, e.instance_id), payload)))
+                     .as_integer();
+        if (n > 0) co_return Result::success(m.mid());
+        forget_instance(e.instance_id);
+      }
+      auto msg = "Unavailable " + svc + " instances";
+      log("error", msg);
+      co_return Result::failure(503, msg);
+    } catch (const std::exception& e) {
+      log("error", e.what());
+      co_return Result::failure(500, e.what());
+    }
+  }
+
+  asio::awaitable<Result> send_broadcast_message(umf::Message m) {
+    umf::Route route;
+    std::string payload;
+    if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
+    const auto& svc = route.service_name;
+    try {
+      auto instances = co_await get_service_presence(svc);
+      if (instances.empty()) {
+        if (svc == "hydra-router") co_return Result::success(m.mid());
+        auto msg = "Unavailable " + svc + " instances";
+        log("error", msg);
+        co_return Result::failure(503, msg);
+      }
+      co_await redis().exec(cmd("PUBLISH", registry::Keys::service_channel(svc), payload));
+      co_return Result::success(m.mid());
+    } catch (const std::exception& e) {
+      log("error", e.what());
+      co_return Result::failure(500, e.what());
+    }
+  }
+
+  asio::awaitable<umf::Message> request(umf::Message m, std::chrono::milliseconds timeout) {
+    if (!registered) {
+      throw Error(errc::not_initialized,
+                  "request() needs registerService(): replies come back on the instance channel");
+    }
+    m.set(umf::Field::from, boost::json::string(instance_id + "@" + cfg.service_name + ":/"));
+    auto mid = m.mid();
+    if (mid.empty()) {
+      mid = registry::new_message_id();
+      m.set(umf::Field::mid, boost::json::string(mid));
+    }
+    auto waiter = std::make_shared<PendingRequest>(ex);
+    waiter->timer.expires_after(timeout);
+    pending[mid] = waiter;
+    Result sent;
+    try {
+      sent = co_await send_message(std::move(m));
+    } catch (...) {
+      pending.erase(mid);
+      throw;
+    }
+    if (!sent.ok()) {
+      pending.erase(mid);
+      throw Error(sent.status_code == 503   ? errc::unavailable
+                  : sent.status_code == 500 ? errc::redis_error
+                                            : errc::invalid_message,
+                  sent.reason);
+    }
+    if (!waiter->reply) co_await waiter->timer.async_wait(asio::as_tuple(use_awaitable));
+    pending.erase(mid);
+    if (!waiter->reply) {
+      throw Error(errc::timeout,
+                  "no reply to " + mid + " within " + std::to_string(timeout.count()) + " ms");
+    }
+    co_return std::move(*waiter->reply);
   }
 
   // Discovery ----------------------------------------------------------------------------------
@@ -767,8 +923,38 @@ asio::awaitable<std::size_t> Hydra::remove_stale_nodes(std::chrono::seconds max_
 void Hydra::on_log(LogHandler handler) {
   impl_->log_handler = std::move(handler);
 }
+void Hydra::on_raw_message(RawMessageHandler handler) {
+  impl_->raw_handler = std::move(handler);
+}
 void Hydra::on_message(MessageHandler handler) {
   impl_->message_handler = std::move(handler);
+}
+
+asio::awaitable<Result> Hydra::send_message(umf::Message message) {
+  return impl_->send_message(std::move(message));
+}
+asio::awaitable<Result> Hydra::send_message(const boost::json::object& message) {
+  return impl_->send_message(umf::Message::create(message));
+}
+asio::awaitable<Result> Hydra::send_broadcast_message(umf::Message message) {
+  return impl_->send_broadcast_message(std::move(message));
+}
+asio::awaitable<Result> Hydra::send_broadcast_message(const boost::json::object& message) {
+  return impl_->send_broadcast_message(umf::Message::create(message));
+}
+asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
+                                                  const boost::json::object& response) {
+  return impl_->send_message(umf::make_reply(original, response));
+}
+asio::awaitable<umf::Message> Hydra::request(umf::Message message,
+                                             std::chrono::milliseconds timeout) {
+  return impl_->request(std::move(message), timeout);
+}
+MessagingStats Hydra::messaging_stats() const {
+  return impl_->msg_stats;
+}
+std::size_t Hydra::pending_requests() const {
+  return impl_->pending.size();
 }
 void Hydra::on_connection_state(redis::Connection::StateHandler handler) {
   impl_->state_handler = std::move(handler);

@@ -19,10 +19,13 @@ namespace {
 constexpr std::array<std::string_view, kFieldCount> kLong = {
     "to",        "from", "headers", "mid", "rmid",    "signature", "timeout",
     "timestamp", "type", "version", "via", "forward", "body",      "authorization"};
-constexpr std::array<std::string_view, kFieldCount> kShort = {
-    "to", "frm", "hdr", "mid", "rmid", "sig", "tmo", "ts", "typ", "ver", "via", "fwd", "bdy", "aut"};
+constexpr std::array<std::string_view, kFieldCount> kShort = {"to",  "frm", "hdr", "mid", "rmid",
+                                                              "sig", "tmo", "ts",  "typ", "ver",
+                                                              "via", "fwd", "bdy", "aut"};
 
-std::size_t idx(Field f) { return static_cast<std::size_t>(f); }
+std::size_t idx(Field f) {
+  return static_cast<std::size_t>(f);
+}
 
 const boost::json::value* find(const boost::json::object& o, std::string_view key) {
   auto it = o.find(key);
@@ -40,18 +43,29 @@ const boost::json::value* pick(const boost::json::object& o, Field f, bool short
 
 }  // namespace
 
-std::string_view long_name(Field f) { return kLong[idx(f)]; }
-std::string_view short_name(Field f) { return kShort[idx(f)]; }
+std::string_view long_name(Field f) {
+  return kLong[idx(f)];
+}
+std::string_view short_name(Field f) {
+  return kShort[idx(f)];
+}
 
 bool truthy(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: return false;
-    case boost::json::kind::bool_: return v.get_bool();
-    case boost::json::kind::int64: return v.get_int64() != 0;
-    case boost::json::kind::uint64: return v.get_uint64() != 0;
-    case boost::json::kind::double_: return v.get_double() != 0 && !std::isnan(v.get_double());
-    case boost::json::kind::string: return !v.get_string().empty();
-    default: return true;
+    case boost::json::kind::null:
+      return false;
+    case boost::json::kind::bool_:
+      return v.get_bool();
+    case boost::json::kind::int64:
+      return v.get_int64() != 0;
+    case boost::json::kind::uint64:
+      return v.get_uint64() != 0;
+    case boost::json::kind::double_:
+      return v.get_double() != 0 && !std::isnan(v.get_double());
+    case boost::json::kind::string:
+      return !v.get_string().empty();
+    default:
+      return true;
   }
 }
 
@@ -115,16 +129,22 @@ boost::json::object Message::to_short() const {
   return o;
 }
 
-std::string Message::to_short_json() const { return json::stringify(to_short()); }
+std::string Message::to_short_json() const {
+  return json::stringify(to_short());
+}
 
 const boost::json::value* Message::get(Field f) const {
   const auto& slot = fields_[idx(f)];
   return slot ? &*slot : nullptr;
 }
 
-void Message::set(Field f, boost::json::value v) { fields_[idx(f)] = std::move(v); }
+void Message::set(Field f, boost::json::value v) {
+  fields_[idx(f)] = std::move(v);
+}
 
-void Message::erase(Field f) { fields_[idx(f)].reset(); }
+void Message::erase(Field f) {
+  fields_[idx(f)].reset();
+}
 
 const boost::json::value& Message::body() const {
   static const boost::json::value null_value;
@@ -147,7 +167,8 @@ std::string Message::text(Field f) const {
 namespace {
 std::string hmac_hex(std::string_view algo, std::string_view secret, std::string_view data) {
   const EVP_MD* md = EVP_get_digestbyname(std::string(algo).c_str());
-  if (md == nullptr) throw Error(errc::invalid_argument, "unknown HMAC algorithm " + std::string(algo));
+  if (md == nullptr)
+    throw Error(errc::invalid_argument, "unknown HMAC algorithm " + std::string(algo));
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!HMAC(md, secret.data(), static_cast<int>(secret.size()),
@@ -203,7 +224,8 @@ Route parse_route(std::string_view to) {
   std::size_t start = 0;
   for (;;) {
     auto colon = to.find(':', start);
-    segments.emplace_back(to.substr(start, colon == std::string_view::npos ? to.npos : colon - start));
+    segments.emplace_back(
+        to.substr(start, colon == std::string_view::npos ? to.npos : colon - start));
     if (colon == std::string_view::npos) break;
     start = colon + 1;
   }
@@ -217,8 +239,8 @@ Route parse_route(std::string_view to) {
     if (auto dash = r.instance.find('-'); dash != std::string::npos) {
       // JavaScript split('-'): parts[0] and parts[1]; anything after a second '-' is dropped.
       auto next = r.instance.find('-', dash + 1);
-      r.sub_id = r.instance.substr(dash + 1, next == std::string::npos ? std::string::npos
-                                                                      : next - dash - 1);
+      r.sub_id = r.instance.substr(dash + 1,
+                                   next == std::string::npos ? std::string::npos : next - dash - 1);
       r.instance = r.instance.substr(0, dash);
     }
   }
@@ -237,7 +259,8 @@ Route parse_route(std::string_view to) {
       r.error = "route field has ill-formed HTTP method verb in segment";
     } else {
       std::string method = r.api_route.substr(1, close - 1);
-      for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : method)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (!method.empty()) r.api_route = r.api_route.substr(method.size() + 2);
       r.http_method = std::move(method);
     }

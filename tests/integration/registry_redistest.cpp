@@ -256,7 +256,7 @@ TEST(Registry, RouteRegistrationTellsThePresentRouter) {
   RedisServer server;
   Registered router(server, "hydra-router");
   std::vector<std::string> got;
-  router.hydra.on_message(
+  router.hydra.on_raw_message(
       [&](std::string_view, std::string_view payload) { got.emplace_back(payload); });
   Registered svc(server, "tellme");
   run_on(svc.io,
@@ -350,7 +350,7 @@ TEST(Registry, SurvivesRedisRestart) {
   RedisServer server;
   Registered a(server, "phoenix");
   std::string payload;
-  a.hydra.on_message([&](std::string_view, std::string_view p) { payload = p; });
+  a.hydra.on_raw_message([&](std::string_view, std::string_view p) { payload = p; });
   auto iid = a.hydra.instance_id();
   server.restart();  // all keys are gone, connections dropped
   // In-flight or no-wait commands fail with `disconnected`; nothing crashes.

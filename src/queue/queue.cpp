@@ -1,0 +1,361 @@
+// Hydra work queues on Redis lists: Node Hydra's queueMessage / getQueuedMessage /
+// markQueueMessage on the same keys and bytes, plus blocking dequeue, statistics and leases
+// (at-least-once delivery) for hydra-cpp consumers. Guarantees and key layout: docs/queues.md.
+#include "hydra/queue.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "hydra/error.hpp"
+#include "hydra/hydra.hpp"
+#include "hydra/json.hpp"
+#include "hydra/redis/connection.hpp"
+#include "queue/queue_logic.hpp"
+
+namespace hydra {
+
+namespace asio = boost::asio;
+using redis::cmd;
+using redis::Command;
+using redis::Reply;
+namespace qd = queue_detail;
+
+namespace {
+
+// The lease scripts. They read the clock with Redis TIME so every consumer and reclaimer agrees
+// on when a lease expires, whatever the clocks of their hosts say. Each one is a single atomic
+// step, so a crash between "moved" and "leased" (or "unleased" and "removed") cannot happen.
+// Redis >= 5 replicates script effects, which is what allows writes after TIME; the guarded
+// call makes it explicit on servers where it is not yet the default.
+constexpr std::string_view kPrelude =
+    "if redis.replicate_commands then redis.replicate_commands() end\n"
+    "local function now_ms()\n"
+    "  local t = redis.call('TIME')\n"
+    "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "end\n";
+
+// KEYS: mqrecieved mqinprogress mqleases mqattempts; ARGV: lease ms.
+// Moves the oldest item to mqinprogress and leases it → {raw, attempt, deadline} or nil.
+constexpr std::string_view kTake =
+    "local raw = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])\n"
+    "if not raw then return false end\n"
+    "local deadline = now_ms() + tonumber(ARGV[1])\n"
+    "redis.call('ZADD', KEYS[3], string.format('%.0f', deadline), raw)\n"
+    "local attempt = redis.call('HINCRBY', KEYS[4], raw, 1)\n"
+    "return {raw, attempt, deadline}\n";
+
+// KEYS: mqleases mqattempts; ARGV: raw, lease ms. Leases an item a blocking pop already moved.
+constexpr std::string_view kLease =
+    "local deadline = now_ms() + tonumber(ARGV[2])\n"
+    "redis.call('ZADD', KEYS[1], string.format('%.0f', deadline), ARGV[1])\n"
+    "local attempt = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)\n"
+    "return {attempt, deadline}\n";
+
+// KEYS: mqinprogress mqleases mqattempts mqincomplete; ARGV: raw, attempt, completed (1/0),
+// incomplete text. Finishes an item only while this delivery (attempt) still holds the lease:
+// after a reclaim the lease is gone, after a redelivery the attempt count has moved on.
+constexpr std::string_view kMark =
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end\n"
+    "if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[3], ARGV[1])\n"
+    "redis.call('LREM', KEYS[1], -1, ARGV[1])\n"
+    "if ARGV[3] == '0' then redis.call('RPUSH', KEYS[4], ARGV[4]) end\n"
+    "return 1\n";
+
+// KEYS: mqleases mqattempts; ARGV: raw, attempt, lease ms → new deadline or nil.
+constexpr std::string_view kExtend =
+    "if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return false end\n"
+    "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return false end\n"
+    "local deadline = now_ms() + tonumber(ARGV[3])\n"
+    "redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', deadline), ARGV[1])\n"
+    "return deadline\n";
+
+// KEYS: mqleases mqattempts; ARGV: limit → {raw1, attempts1, raw2, attempts2, ...} of leases
+// whose deadline has passed.
+constexpr std::string_view kExpired =
+    "local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now_ms()),"
+    " 'LIMIT', 0, tonumber(ARGV[1]))\n"
+    "local out = {}\n"
+    "for _, m in ipairs(members) do\n"
+    "  out[#out + 1] = m\n"
+    "  out[#out + 1] = redis.call('HGET', KEYS[2], m) or '0'\n"
+    "end\n"
+    "return out\n";
+
+// KEYS: mqleases mqinprogress mqrecieved mqattempts mqincomplete; ARGV: raw, attempts seen,
+// mode ('requeue' | 'dead'), dead-letter text. Re-checks under atomicity that the lease is still
+// expired and nobody took the item meanwhile, then requeues it at the consuming end of
+// mqrecieved (next to be popped) or dead-letters it.
+constexpr std::string_view kReclaim =
+    "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+    "if not s or tonumber(s) > now_ms() then return 0 end\n"
+    "if (redis.call('HGET', KEYS[4], ARGV[1]) or '0') ~= ARGV[2] then return 0 end\n"
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "if redis.call('LREM', KEYS[2], -1, ARGV[1]) == 0 then\n"
+    "  redis.call('HDEL', KEYS[4], ARGV[1])\n"
+    "  return 0\n"
+    "end\n"
+    "if ARGV[3] == 'requeue' then\n"
+    "  redis.call('RPUSH', KEYS[3], ARGV[1])\n"
+    "else\n"
+    "  redis.call('HDEL', KEYS[4], ARGV[1])\n"
+    "  redis.call('RPUSH', KEYS[5], ARGV[4])\n"
+    "end\n"
+    "return 1\n";
+
+enum ScriptId {
+  kTakeScript,
+  kLeaseScript,
+  kMarkScript,
+  kExtendScript,
+  kExpiredScript,
+  kReclaimScript,
+  script_count
+};
+
+const std::string& script_source(ScriptId id) {
+  static const std::array<std::string, script_count> sources = [] {
+    std::array<std::string_view, script_count> bodies{kTake,   kLease,   kMark,
+                                                      kExtend, kExpired, kReclaim};
+    std::array<std::string, script_count> out;
+    for (std::size_t i = 0; i < bodies.size(); ++i)
+      out[i] = std::string(kPrelude) + std::string(bodies[i]);
+    return out;
+  }();
+  return sources[id];
+}
+
+// How many expired leases one reclaim round reads.
+constexpr int kReclaimBatch = 100;
+
+// Margin on top of a blocking pop's own timeout before the client gives up on the reply.
+constexpr std::chrono::milliseconds kBlockingMargin{5000};
+
+}  // namespace
+
+struct Queue::Impl {
+  Hydra& hydra;
+  // BRPOPLPUSH holds its connection for the whole wait, so it gets one of its own; created on
+  // first use so plain producers never open it.
+  std::unique_ptr<redis::Connection> blocking;
+  // SHA1s returned by SCRIPT LOAD; reloaded after NOSCRIPT (server restart or SCRIPT FLUSH).
+  std::array<std::string, script_count> shas;
+
+  explicit Impl(Hydra& h) : hydra(h) {}
+
+  std::string service_or_own(std::string service) const {
+    return service.empty() ? hydra.service_name() : service;
+  }
+
+  redis::Connection& blocking_connection() {
+    if (!blocking) {
+      blocking = std::make_unique<redis::Connection>(hydra.get_executor(), hydra.config().redis);
+      blocking->start();
+    }
+    return *blocking;
+  }
+
+  // EVALSHA, loading the script first when Redis does not know it.
+  asio::awaitable<Reply> run(ScriptId id, std::vector<std::string> keys,
+                             std::vector<std::string> args) {
+    auto& conn = hydra.redis();
+    for (int round = 0; round < 2; ++round) {
+      if (shas[id].empty()) {
+        auto loaded = co_await conn.exec(cmd("SCRIPT", "LOAD", script_source(id)));
+        shas[id] = loaded.as_string();
+      }
+      Command c = cmd("EVALSHA", shas[id], std::to_string(keys.size()));
+      for (auto& k : keys)
+        c.push_back(k);
+      for (auto& a : args)
+        c.push_back(a);
+      auto reply = co_await conn.exec(std::move(c));
+      if (reply.is_error() && reply.str.find("NOSCRIPT") != std::string::npos) {
+        shas[id].clear();
+        continue;
+      }
+      reply.check();
+      co_return reply;
+    }
+    throw Error(errc::redis_error, "queue script could not be loaded");
+  }
+};
+
+Queue::Queue(Hydra& hydra) : impl_(std::make_shared<Impl>(hydra)) {}
+
+Queue::~Queue() {
+  // Ends a pending blocking wait at once (it fails with errc::stopped) instead of leaving it
+  // parked on the server.
+  if (impl_ && impl_->blocking) impl_->blocking->stop();
+}
+
+asio::awaitable<Result> Queue::queue_message(const boost::json::object& message) {
+  co_return co_await queue_message(umf::Message::create(message));
+}
+
+asio::awaitable<Result> Queue::queue_message(const umf::Message& message) {
+  auto impl = impl_;
+  // Re-create so a hand-built message gets its mid, timestamp and version like Node's.
+  auto umf = umf::Message::create(message.to_long());
+  if (!umf.validate())
+    co_return Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields");
+  auto route = umf::parse_route(umf.to());
+  if (!route.error.empty()) co_return Result::failure(400, route.error);
+  auto reply = co_await impl->hydra.redis().exec(
+      cmd("LPUSH", qd::received_key(route.service_name), umf.to_short_json()));
+  reply.check();
+  co_return Result::success(umf.mid());
+}
+
+asio::awaitable<std::optional<QueuedMessage>> Queue::get_queued_message(std::string service) {
+  auto impl = impl_;
+  service = impl->service_or_own(std::move(service));
+  auto reply = co_await impl->hydra.redis().exec(
+      cmd("RPOPLPUSH", qd::received_key(service), qd::in_progress_key(service)));
+  auto raw = reply.as_optional_string();
+  if (!raw) co_return std::nullopt;
+  co_return qd::make_item(std::move(*raw), std::move(service));
+}
+
+asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
+    std::string service, std::chrono::milliseconds timeout, std::optional<LeaseOptions> lease) {
+  auto impl = impl_;
+  service = impl->service_or_own(std::move(service));
+  if (timeout.count() <= 0) {
+    // No waiting: one attempt (BRPOPLPUSH 0 would block forever).
+    if (!lease) co_return co_await get_queued_message(std::move(service));
+    auto reply = co_await impl->run(kTakeScript,
+                                    cmd(qd::received_key(service), qd::in_progress_key(service),
+                                        qd::leases_key(service), qd::attempts_key(service)),
+                                    cmd(std::to_string(lease->lease.count())));
+    if (reply.is_nil()) co_return std::nullopt;
+    auto item = qd::make_item(reply.elements.at(0).as_string(), service);
+    item.attempt = static_cast<unsigned>(reply.elements.at(1).as_integer());
+    item.lease_until = qd::from_epoch_ms(reply.elements.at(2).as_integer());
+    co_return item;
+  }
+
+  redis::RequestOptions opts;
+  opts.timeout = timeout + kBlockingMargin;
+  auto reply = co_await impl->blocking_connection().exec(
+      cmd("BRPOPLPUSH", qd::received_key(service), qd::in_progress_key(service),
+          qd::blocking_timeout_arg(timeout)),
+      opts);
+  auto raw = reply.as_optional_string();
+  if (!raw) co_return std::nullopt;
+  auto item = qd::make_item(std::move(*raw), service);
+  if (lease) {
+    // The window: the item is in mqinprogress without a lease until this script has run; a
+    // consumer dying exactly here leaves it there, as a Node consumer would (docs/queues.md).
+    auto leased =
+        co_await impl->run(kLeaseScript, cmd(qd::leases_key(service), qd::attempts_key(service)),
+                           cmd(item.raw, std::to_string(lease->lease.count())));
+    item.attempt = static_cast<unsigned>(leased.elements.at(0).as_integer());
+    item.lease_until = qd::from_epoch_ms(leased.elements.at(1).as_integer());
+  }
+  co_return item;
+}
+
+asio::awaitable<bool> Queue::mark_queue_message(const QueuedMessage& item, bool completed,
+                                                std::string reason) {
+  auto impl = impl_;
+  auto service = impl->service_or_own(item.service_name);
+  // Computed here, not in Lua, so the bytes are exactly what Node's JSON.stringify would write.
+  std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
+  if (item.lease_until) {
+    auto reply = co_await impl->run(kMarkScript,
+                                    cmd(qd::in_progress_key(service), qd::leases_key(service),
+                                        qd::attempts_key(service), qd::incomplete_key(service)),
+                                    cmd(item.raw, std::to_string(item.attempt),
+                                        std::string(completed ? "1" : "0"), std::move(incomplete)));
+    co_return reply.as_integer() == 1;
+  }
+  // Node's markQueueMessage: LREM the exact stored string, then RPUSH the incomplete one whether
+  // or not it was still there.
+  std::vector<Command> batch;
+  batch.push_back(cmd("LREM", qd::in_progress_key(service), "-1", item.raw));
+  if (!completed) batch.push_back(cmd("RPUSH", qd::incomplete_key(service), std::move(incomplete)));
+  auto replies = co_await impl->hydra.redis().exec_batch(std::move(batch));
+  for (auto& r : replies)
+    r.check();
+  co_return replies.at(0).as_integer() > 0;
+}
+
+asio::awaitable<bool> Queue::extend_lease(QueuedMessage& item, std::chrono::milliseconds lease) {
+  auto impl = impl_;
+  if (!item.lease_until) co_return false;
+  auto service = impl->service_or_own(item.service_name);
+  auto reply = co_await impl->run(
+      kExtendScript, cmd(qd::leases_key(service), qd::attempts_key(service)),
+      cmd(item.raw, std::to_string(item.attempt), std::to_string(lease.count())));
+  if (reply.is_nil()) co_return false;
+  item.lease_until = qd::from_epoch_ms(reply.as_integer());
+  co_return true;
+}
+
+asio::awaitable<std::size_t> Queue::reclaim_expired(std::string service, LeaseOptions options) {
+  auto impl = impl_;
+  service = impl->service_or_own(std::move(service));
+  std::size_t moved = 0;
+  for (;;) {
+    auto expired =
+        co_await impl->run(kExpiredScript, cmd(qd::leases_key(service), qd::attempts_key(service)),
+                           cmd(std::to_string(kReclaimBatch)));
+    const auto& e = expired.elements;
+    std::size_t progressed = 0;
+    for (std::size_t i = 0; i + 1 < e.size(); i += 2) {
+      const std::string& raw = e[i].as_string();
+      const std::string& seen = e[i + 1].as_string();
+      unsigned attempts = 0;
+      try {
+        attempts = static_cast<unsigned>(std::stoul(seen));
+      } catch (...) {
+      }
+      bool requeue = attempts < options.max_attempts;
+      std::string dead =
+          requeue ? std::string() : qd::with_reason(raw, qd::dead_letter_reason(attempts));
+      auto r = co_await impl->run(
+          kReclaimScript,
+          cmd(qd::leases_key(service), qd::in_progress_key(service), qd::received_key(service),
+              qd::attempts_key(service), qd::incomplete_key(service)),
+          cmd(raw, seen, std::string(requeue ? "requeue" : "dead"), std::move(dead)));
+      // Either way the lease is gone now (reclaimed here or finished by someone else).
+      ++progressed;
+      if (r.as_integer() == 1) ++moved;
+    }
+    if (e.size() / 2 < static_cast<std::size_t>(kReclaimBatch) || progressed == 0) break;
+  }
+  co_return moved;
+}
+
+asio::awaitable<QueueStats> Queue::stats(std::string service) {
+  auto impl = impl_;
+  service = impl->service_or_own(std::move(service));
+  std::vector<Command> batch;
+  batch.push_back(cmd("LLEN", qd::received_key(service)));
+  batch.push_back(cmd("LLEN", qd::in_progress_key(service)));
+  batch.push_back(cmd("LLEN", qd::incomplete_key(service)));
+  batch.push_back(cmd("LINDEX", qd::received_key(service), "-1"));
+  auto r = co_await impl->hydra.redis().exec_batch(std::move(batch));
+  co_return qd::make_stats(r.at(0).as_integer(), r.at(1).as_integer(), r.at(2).as_integer(),
+                           r.at(3).as_optional_string(), std::chrono::system_clock::now());
+}
+
+asio::awaitable<std::vector<std::string>> Queue::peek(std::string service, std::size_t limit) {
+  auto impl = impl_;
+  service = impl->service_or_own(std::move(service));
+  std::vector<std::string> out;
+  if (limit == 0) co_return out;
+  // The oldest item is at the right end (producers LPUSH, consumers pop from the right).
+  auto reply = co_await impl->hydra.redis().exec(
+      cmd("LRANGE", qd::received_key(service), "-" + std::to_string(limit), "-1"));
+  reply.check();
+  for (auto it = reply.elements.rbegin(); it != reply.elements.rend(); ++it)
+    out.push_back(it->as_string());
+  co_return out;
+}
+
+}  // namespace hydra

@@ -1,0 +1,147 @@
+// UMF as Node Hydra 1.9.3 implements it: normalisation, key orders, routes, signatures, replies.
+#include "hydra/umf.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <regex>
+
+#include "hydra/error.hpp"
+#include "hydra/json.hpp"
+
+using hydra::umf::Field;
+using hydra::umf::Message;
+using hydra::umf::parse_route;
+
+namespace {
+
+boost::json::object obj(std::string_view text) {
+  return boost::json::parse(text).as_object();
+}
+
+TEST(Umf, CreateFillsDefaultsAndValidates) {
+  auto m = Message::create(obj(R"({"to":"svc:/","from":"me:/","body":{"a":1}})"));
+  EXPECT_TRUE(m.validate());
+  EXPECT_TRUE(std::regex_match(
+      m.mid(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  EXPECT_TRUE(hydra::json::parse_iso_timestamp(std::string(m.get(Field::timestamp)->as_string())));
+  EXPECT_EQ(*m.get(Field::version), "UMF/1.4.6");
+  EXPECT_FALSE(Message::create(obj(R"({"from":"me:/","body":{}})")).validate());
+  EXPECT_FALSE(Message::create(obj(R"({"to":"a:/","from":"me:/","body":0})")).validate());
+  EXPECT_FALSE(Message::create(obj(R"({"to":"a:/","from":"me:/","body":""})")).validate());
+}
+
+TEST(Umf, ShortFormHasNodesExactKeyOrder) {
+  // Every field, given in a scrambled order and mixing long and short keys.
+  auto m = Message::create(obj(
+      R"({"aut":"tok","bdy":{"x":1},"forward":"f:/","via":"v:/","ver":"UMF/1.4.6","typ":"t","ts":"2026-11-21T04:49:55.469Z","tmo":5,"sig":"s","rmid":"r","mid":"m","hdr":{"h":1},"frm":"me:/","to":"svc:/","priority":9})"));
+  EXPECT_EQ(
+      m.to_short_json(),
+      R"({"to":"svc:/","frm":"me:/","hdr":{"h":1},"mid":"m","rmid":"r","sig":"s","tmo":5,"ts":"2026-11-21T04:49:55.469Z","typ":"t","ver":"UMF/1.4.6","via":"v:/","fwd":"f:/","bdy":{"x":1},"aut":"tok"})");
+  EXPECT_EQ(
+      hydra::json::stringify(m.to_long()),
+      R"({"to":"svc:/","from":"me:/","headers":{"h":1},"mid":"m","rmid":"r","signature":"s","timeout":5,"timestamp":"2026-11-21T04:49:55.469Z","type":"t","version":"UMF/1.4.6","via":"v:/","forward":"f:/","body":{"x":1},"authorization":"tok"})");
+}
+
+TEST(Umf, LongKeyWinsAndFalsyValuesAreDropped) {
+  auto m = Message::create(obj(
+      R"({"to":"a:/","from":"long:/","frm":"short:/","body":{"k":1},"bdy":{"k":2},"timeout":0,"tmo":7,"type":"","typ":"x"})"));
+  EXPECT_EQ(m.from(), "long:/");
+  EXPECT_EQ(m.body().at("k"), 1);
+  EXPECT_EQ(*m.get(Field::timeout), 7);  // timeout 0 is falsy, so tmo is used
+  EXPECT_EQ(m.type(), "x");
+  // `to`, `mid`, `rmid` and `via` have no short alias in Node.
+  auto n = Message::create(obj(R"({"to":"a:/","frm":"b:/","bdy":{},"rmi":"x"})"));
+  EXPECT_FALSE(n.has(Field::rmid));
+}
+
+TEST(Umf, NodeSignatureTestVector) {
+  auto m = Message::create(obj(
+      R"({"to":"xxx","from":"yyy","headers":"aaa","mid":"mid123","rmid":"rmid123","type":"type-http","timestamp":"2018-03-11T16:52:42.060Z","via":"uid:123","timeout":3000,"forward":"yyy@aaa","body":{"a":"a","b":"b"},"authorization":"secret"})"));
+  EXPECT_EQ(
+      hydra::json::stringify(m.to_long()),
+      R"({"to":"xxx","from":"yyy","headers":"aaa","mid":"mid123","rmid":"rmid123","timeout":3000,"timestamp":"2018-03-11T16:52:42.060Z","type":"type-http","version":"UMF/1.4.6","via":"uid:123","forward":"yyy@aaa","body":{"a":"a","b":"b"},"authorization":"secret"})");
+  m.sign("sha256", "testing");
+  EXPECT_EQ(*m.get(Field::signature),
+            "4796729993fe18df531d16668505b4fd6741c94c0a9db5116df214d7277d587d");
+  EXPECT_TRUE(m.verify("sha256", "testing"));
+  EXPECT_FALSE(m.verify("sha256", "wrong"));
+  // Node re-adds the property, so it is last in the long form.
+  auto long_form = hydra::json::stringify(m.to_long());
+  EXPECT_NE(long_form.find(R"("authorization":"secret","signature":")"), std::string::npos);
+  // Verification survives the short form round trip (a receiver re-creates the message).
+  auto received = Message::parse(m.to_short_json());
+  ASSERT_TRUE(received);
+  EXPECT_TRUE(received->verify("sha256", "testing"));
+  received->mutable_body().as_object()["a"] = "tampered";
+  EXPECT_FALSE(received->verify("sha256", "testing"));
+  EXPECT_THROW(m.sign("nope", "x"), hydra::Error);
+}
+
+TEST(Umf, ShortMessageIdIsBase36) {
+  for (int i = 0; i < 100; ++i) {
+    auto id = hydra::umf::short_message_id();
+    EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-z]{1,11}"))) << id;
+  }
+}
+
+TEST(UmfRoute, NodeTestSuiteCases) {
+  auto r = parse_route("uid:xxx123");
+  EXPECT_EQ(r.service_name, "uid");
+  EXPECT_EQ(r.api_route, "xxx123");
+  EXPECT_EQ(r.error, "");
+  EXPECT_FALSE(r.http_method);
+  EXPECT_EQ(parse_route("xx").error, "route field has invalid number of routable segments");
+  r = parse_route("http:/V1/URL/xxx123:route");
+  EXPECT_EQ(r.service_name, "http:/V1/URL/xxx123");
+  EXPECT_EQ(r.api_route, "route");
+  EXPECT_EQ(parse_route("svc:[route").error,
+            "route field has ill-formed HTTP method verb in segment");
+  r = parse_route("svc:[GET]/v1/x?y=1");
+  EXPECT_EQ(r.http_method, "get");
+  EXPECT_EQ(r.api_route, "/v1/x?y=1");
+  r = parse_route("test-subtest@service:xxx:yyy");
+  EXPECT_EQ(r.instance, "test");
+  EXPECT_EQ(r.sub_id, "subtest");
+  EXPECT_EQ(r.service_name, "service");
+  EXPECT_EQ(r.api_route, "xxx:yyy");
+  r = parse_route("test@service:xxx");
+  EXPECT_EQ(r.instance, "test");
+  EXPECT_EQ(r.sub_id, "");
+  r = parse_route("svc:[]route");
+  EXPECT_EQ(r.http_method, "");
+  EXPECT_EQ(r.api_route, "[]route");
+  r = parse_route("a-b-c@svc:/");
+  EXPECT_EQ(r.instance, "a");
+  EXPECT_EQ(r.sub_id, "b");
+  r = parse_route("my-svc:/v1/a:b:c");
+  EXPECT_EQ(r.service_name, "my-svc");
+  EXPECT_EQ(r.api_route, "/v1/a:b:c");
+}
+
+TEST(Umf, ReplyFollowsNodesRules) {
+  auto original = Message::create(obj(
+      R"({"to":"svc:/","from":"abc@client:/","mid":"m1","type":"ping","headers":{"h":1},"body":{"q":1}})"));
+  auto reply = hydra::umf::make_reply(original, obj(R"({"body":{"a":2}})"));
+  EXPECT_EQ(reply.rmid(), "m1");
+  EXPECT_EQ(reply.to(), "abc@client:/");
+  EXPECT_EQ(reply.from(), "svc:/");
+  EXPECT_NE(reply.mid(), "m1");
+  EXPECT_EQ(reply.type(), "ping");  // carried over
+  EXPECT_EQ(reply.body().at("a"), 2);
+  EXPECT_EQ(reply.get(Field::headers)->at("h"), 1);
+  // via wins over everything; forward is kept.
+  auto routed = Message::create(obj(
+      R"({"to":"svc:/","from":"client:/","via":"r1-c9@hydra-router:/","forward":"x:/","body":{}})"));
+  auto r2 = hydra::umf::make_reply(routed, obj(R"({"to":"ignored:/","body":{"ok":true}})"));
+  EXPECT_EQ(r2.to(), "r1-c9@hydra-router:/");
+  EXPECT_EQ(*r2.get(Field::forward), "x:/");
+}
+
+TEST(Umf, ParseRejectsNonObjects) {
+  EXPECT_FALSE(Message::parse("nope"));
+  EXPECT_FALSE(Message::parse("[1,2]"));
+  EXPECT_TRUE(Message::parse(R"({"to":"a:/"})"));
+}
+
+}  // namespace
