@@ -858,6 +858,9 @@ bool Hydra::is_registered() const {
 redis::Connection& Hydra::redis() {
   return impl_->redis();
 }
+asio::any_io_executor Hydra::get_executor() const {
+  return impl_->ex;
+}
 
 asio::awaitable<std::vector<ServiceRecord>> Hydra::get_services() {
   return impl_->get_services();

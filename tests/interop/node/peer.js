@@ -12,6 +12,12 @@
  *   node peer.js query <method> [args...]
  *   node peer.js bench-discovery <serviceName> <iterations>
  *   node peer.js idle <serviceName> <seconds>
+ *   node peer.js bench-messaging <targetService> <count> <inflight>
+ *   node peer.js bench-queue <serviceName> <count> <inflight>
+ *
+ * `serve` also reads JSON commands from stdin, one per line (see runServeCommand): log, send,
+ * broadcast, queue, dequeue, mark. It prints every received message as `MESSAGE <short UMF>` and
+ * answers messages whose body has `"echo": true` with a reply whose body is `{echoed: <body>}`.
  *
  * Redis URL: env HYDRA_TEST_REDIS_URL (fallback HYDRA_REDIS_URL, then redis://127.0.0.1:6379/15).
  */
@@ -153,6 +159,90 @@ function parseJSONArg(text) {
 // ---------------------------------------------------------------------------------------------
 // serve
 // ---------------------------------------------------------------------------------------------
+// `undefined` (hydra's "sent" result) is printed as null.
+const orNull = (v) => (v === undefined ? null : v);
+
+// hydra answers failures of sendMessage/sendBroadcastMessage/queueMessage with a resolved
+// ServerResponse object ({statusCode, statusMessage, statusDescription, result: {reason}}), not
+// with a rejection.
+const isServerResponse = (v) => !!(v && typeof v === 'object' && typeof v.statusCode === 'number' &&
+  Object.prototype.hasOwnProperty.call(v, 'statusDescription'));
+
+/*
+ * One stdin command of `serve`. Output keywords:
+ *   {"cmd":"log","type":"info","msg":"..."}            → (no output)
+ *   {"cmd":"send","msg":{...}}                          → SENT {"mid","result"}
+ *   {"cmd":"broadcast","msg":{...}}                     → SENT {"mid","result"}
+ *   {"cmd":"queue","msg":{...}}                         → QUEUED {"mid"} (+ "result" when hydra
+ *                                                          answered with an error response)
+ *   {"cmd":"dequeue","service":"svc"}                   → DEQUEUED <message or null>
+ *   {"cmd":"mark","msg":{...},"completed":b,"reason":s} → MARKED <result>
+ * When hydra rejects (e.g. a Redis error) the command's keyword is printed with
+ * {"error": "<text>"} (plus "mid" where one exists) instead.
+ */
+async function runServeCommand(cmd, line) {
+  const kind = cmd && typeof cmd === 'object' ? cmd.cmd : undefined;
+  switch (kind) {
+    case 'log':
+      hydra.sendToHealthLog(String(cmd.type || 'info'), String(cmd.msg === undefined ? '' : cmd.msg));
+      return;
+    case 'send':
+    case 'broadcast': {
+      // Create the UMF message first so its generated mid is known (hydra resolves undefined).
+      const umf = hydra.createUMFMessage(cmd.msg || {});
+      try {
+        const result = kind === 'send' ?
+          await hydra.sendMessage(umf) : await hydra.sendBroadcastMessage(umf);
+        emitLine('SENT', {mid: umf.mid, result: orNull(result)});
+      } catch (err) {
+        emitLine('SENT', {mid: umf.mid, error: errorText(err)});
+      }
+      return;
+    }
+    case 'queue': {
+      const umf = hydra.createUMFMessage(cmd.msg || {});
+      try {
+        // Resolves with the object passed in (the UMF proxy) or with a 400 ServerResponse.
+        const result = await hydra.queueMessage(umf);
+        if (isServerResponse(result)) {
+          emitLine('QUEUED', {mid: umf.mid, result});
+        } else {
+          emitLine('QUEUED', {mid: umf.mid});
+        }
+      } catch (err) {
+        emitLine('QUEUED', {mid: umf.mid, error: errorText(err)});
+      }
+      return;
+    }
+    case 'dequeue': {
+      const service = cmd.service || hydra.getServiceName();
+      try {
+        // The raw JSON.parse of what RPOPLPUSH moved (no UMF normalisation), or null when empty.
+        emitLine('DEQUEUED', orNull(await hydra.getQueuedMessage(service)));
+      } catch (err) {
+        emitLine('DEQUEUED', {error: errorText(err)});
+      }
+      return;
+    }
+    case 'mark': {
+      try {
+        // LREM <own service>:mqinprogress -1 JSON.stringify(msg); completed → the (mutated) msg,
+        // else the RPUSH result (length of mqincomplete).
+        if (!cmd.msg || typeof cmd.msg !== 'object') {
+          throw new Error('mark requires "msg" to be the object DEQUEUED printed');
+        }
+        const result = await hydra.markQueueMessage(cmd.msg, cmd.completed, cmd.reason);
+        emitLine('MARKED', orNull(result));
+      } catch (err) {
+        emitLine('MARKED', {error: errorText(err)});
+      }
+      return;
+    }
+    default:
+      process.stderr.write(`ignoring unknown stdin command: ${line}\n`);
+  }
+}
+
 async function cmdServe(args) {
   const serviceName = args[0];
   if (!serviceName) {
@@ -211,6 +301,7 @@ async function cmdServe(args) {
   if (process.stdin && !process.stdin.isTTY) {
     const readline = require('readline');
     const rl = readline.createInterface({input: process.stdin, terminal: false});
+    let commandChain = Promise.resolve();
     rl.on('line', (line) => {
       line = line.trim();
       if (!line) {
@@ -223,11 +314,10 @@ async function cmdServe(args) {
         process.stderr.write(`ignoring bad stdin line: ${line}\n`);
         return;
       }
-      if (cmd && cmd.cmd === 'log') {
-        hydra.sendToHealthLog(String(cmd.type || 'info'), String(cmd.msg === undefined ? '' : cmd.msg));
-      } else {
-        process.stderr.write(`ignoring unknown stdin command: ${line}\n`);
-      }
+      // Commands run one after another, so output lines come in the order the commands arrived.
+      commandChain = commandChain
+        .then(() => runServeCommand(cmd, line))
+        .catch((err) => process.stderr.write(`stdin command error: ${errorText(err)}\n`));
     });
     // stdin closing (EOF) does not stop the peer; only signals do.
     rl.on('error', () => {});
@@ -367,6 +457,277 @@ async function cmdIdle(args) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// bench-messaging
+// ---------------------------------------------------------------------------------------------
+function parseBenchArgs(args, usage) {
+  const name = args[0];
+  const count = parseInt(args[1], 10);
+  const inflight = parseInt(args[2], 10);
+  if (!name || !(count > 0) || !(inflight > 0)) {
+    throw new Error(`usage: ${usage}`);
+  }
+  return {name, count, inflight};
+}
+
+const elapsedSeconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+// Waits until `serviceName` has at least one present instance, bypassing hydra's 3 s presence cache.
+async function waitForPresence(serviceName, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  const cacheKey = `checkServicePresence:${serviceName.toLowerCase()}`;
+  for (;;) {
+    if (hydra.internalCache && hydra.internalCache.data) {
+      delete hydra.internalCache.data[cacheKey];
+    }
+    const list = await hydra.getServicePresence(serviceName);
+    if (Array.isArray(list) && list.length > 0) {
+      return list;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no present instance of ${serviceName} within ${seconds} s`);
+    }
+    await sleep(100);
+  }
+}
+
+const MESSAGE_TIMEOUT_MS = 10000;
+
+async function cmdBenchMessaging(args) {
+  const {name: target, count, inflight} =
+    parseBenchArgs(args, 'bench-messaging <targetService> <count> <inflight>');
+  startWatchdog(Math.max(60, Math.ceil(count / 100) + 60));
+
+  await hydra.init(makeConfig('node-bench-client', '127.0.0.1', 0));
+  await hydra.registerService();  // subscribes to hydra:service:mc:node-bench-client[:<iid>]
+  const ownName = hydra.getServiceName();
+  const instanceID = hydra.getInstanceID();
+  // Replies are addressed to this instance: sendReplyMessage sends to the original `from`.
+  const from = `${instanceID}@${ownName}:/`;
+
+  // mid → function(t1) called when the reply (rmid === mid) arrives.
+  const pending = new Map();
+  let unmatched = 0;
+  hydra.on('message', (msg) => {
+    const done = msg && msg.rmid !== undefined ? pending.get(msg.rmid) : undefined;
+    if (done) {
+      done(process.hrtime.bigint());
+    } else {
+      unmatched++;
+    }
+  });
+
+  let sendErrors = 0;
+  // One request/reply; resolves with the round-trip time in ms, or null when no reply came.
+  const roundTrip = (body, timeoutMs) => {
+    const umf = hydra.createUMFMessage({to: `${target}:/`, from, body});
+    const mid = umf.mid;
+    return new Promise((resolve) => {
+      const finish = (value) => {
+        clearTimeout(timer);
+        pending.delete(mid);
+        resolve(value);
+      };
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const t0 = process.hrtime.bigint();
+      pending.set(mid, (t1) => finish(Number(t1 - t0) / 1e6));
+      Promise.resolve(hydra.sendMessage(umf)).then((res) => {
+        if (res) {  // hydra resolves a ServerResponse (503/500) instead of rejecting
+          sendErrors++;
+          process.stderr.write(`sendMessage failed: ${JSON.stringify(res)}\n`);
+          finish(null);
+        }
+      }, (err) => {
+        sendErrors++;
+        process.stderr.write(`sendMessage rejected: ${errorText(err)}\n`);
+        finish(null);
+      });
+    });
+  };
+
+  await waitForPresence(target, 15);
+  // Our own presence is written by registerService without waiting, and the responder may hold a
+  // 3 s cached presence list of node-bench-client without this instance (then its reply is dropped
+  // as "Unavailable ... instance named ..."). Retry a warm-up echo until one comes back.
+  let warm = false;
+  for (let attempt = 0; attempt < 60 && !warm; attempt++) {
+    warm = (await roundTrip({echo: true, warmup: attempt}, 250)) !== null;
+  }
+  if (!warm) {
+    throw new Error(`no echo reply from ${target} (is it a serve peer / echo responder?)`);
+  }
+  sendErrors = 0;
+  unmatched = 0;
+
+  const samples = [];
+  let lost = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const ms = await roundTrip({echo: true, n: i}, MESSAGE_TIMEOUT_MS);
+      if (ms === null) {
+        lost++;
+      } else {
+        samples.push(ms);
+      }
+    }
+  };
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({length: Math.min(inflight, count)}, worker));
+  const seconds = elapsedSeconds(t0);
+
+  const sorted = samples.slice().sort((a, b) => a - b);
+  emitLine('RESULT', {
+    count,
+    inflight,
+    seconds: round3(seconds),
+    per_second: round3(samples.length / seconds),
+    p50_ms: round3(percentile(sorted, 50)),
+    p99_ms: round3(percentile(sorted, 99)),
+    max_ms: round3(sorted.length ? sorted[sorted.length - 1] : 0),
+    lost,
+    send_errors: sendErrors,
+    unmatched
+  });
+  await safeShutdown();
+  flushAndExit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// bench-queue
+// ---------------------------------------------------------------------------------------------
+async function cmdBenchQueue(args) {
+  const {name, count, inflight} = parseBenchArgs(args, 'bench-queue <serviceName> <count> <inflight>');
+  startWatchdog(Math.max(60, Math.ceil(count / 50) + 60));
+
+  // markQueueMessage always works on its own service's lists, so this process is <serviceName>.
+  await hydra.init(makeConfig(name, '127.0.0.1', 0));
+  await hydra.registerService();
+  const service = hydra.getServiceName();  // lower-cased by hydra
+  const instanceID = hydra.getInstanceID();
+  const db = hydra.redisdb;
+  const redis = (command, ...cmdArgs) => new Promise((resolve, reject) => {
+    db[command](...cmdArgs, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+  const key = (list) => `hydra:service:${service}:${list}`;
+  const lists = ['mqrecieved', 'mqinprogress', 'mqincomplete'];
+  const lengths = async () => {
+    const out = {};
+    for (const list of lists) {
+      out[list] = await redis('llen', key(list));
+    }
+    return out;
+  };
+
+  // Start from empty queues so leftovers of earlier runs do not distort the counts.
+  const before = await lengths();
+  if (Object.values(before).some((n) => n > 0)) {
+    process.stderr.write(`bench-queue: clearing leftover queue lists ${JSON.stringify(before)}\n`);
+    await redis('del', ...lists.map(key));
+  }
+
+  const to = `${service}:/`;
+  const from = `${instanceID}@${service}:/`;
+  const enqueueOne = async (body) => {
+    const res = await hydra.queueMessage(hydra.createUMFMessage({to, from, body}));
+    if (isServerResponse(res)) {
+      throw new Error(`queueMessage failed: ${JSON.stringify(res)}`);
+    }
+  };
+  const run = (n, fn) => Promise.all(Array.from({length: n}, fn));
+  let duplicates = 0;
+  let foreign = 0;
+  // Takes one message; returns false when the queue was empty.
+  const makeTaker = (phase, seen) => async () => {
+    const msg = await hydra.getQueuedMessage(service);
+    if (!msg) {
+      return false;
+    }
+    const ok = msg.bdy && msg.bdy.phase === phase && Number.isInteger(msg.bdy.n);
+    if (!ok) {
+      foreign++;
+    } else if (seen.has(msg.bdy.n)) {
+      duplicates++;
+    } else {
+      seen.add(msg.bdy.n);
+    }
+    // LREM hydra:service:<own>:mqinprogress -1 JSON.stringify(msg): the parse of Node's own
+    // JSON.stringify re-serialises byte-identically.
+    await hydra.markQueueMessage(msg, true);
+    return true;
+  };
+
+  // (a) enqueue: `inflight` concurrent producers.
+  let next = 0;
+  let t0 = process.hrtime.bigint();
+  await run(Math.min(inflight, count), async () => {
+    while (next < count) {
+      const i = next++;
+      await enqueueOne({phase: 'drain', n: i});
+    }
+  });
+  const enqueueSeconds = elapsedSeconds(t0);
+  const queued = await redis('llen', key('mqrecieved'));
+
+  // (b) drain: `inflight` concurrent workers take + mark complete until the queue is empty.
+  const drainSeen = new Set();
+  const takeDrain = makeTaker('drain', drainSeen);
+  t0 = process.hrtime.bigint();
+  await run(inflight, async () => {
+    while (await takeDrain()) {
+      // keep taking
+    }
+  });
+  const drainSeconds = elapsedSeconds(t0);
+  const drained = drainSeen.size;
+
+  // (c) end-to-end: `inflight` producers and `inflight` consumers at the same time. The queue API
+  // has no blocking pop, so an idle consumer polls again after 1 ms.
+  const e2eSeen = new Set();
+  const takeE2E = makeTaker('e2e', e2eSeen);
+  let produced = 0;
+  let consumed = 0;
+  t0 = process.hrtime.bigint();
+  await Promise.all([
+    run(Math.min(inflight, count), async () => {
+      while (produced < count) {
+        const i = produced++;
+        await enqueueOne({phase: 'e2e', n: i});
+      }
+    }),
+    run(inflight, async () => {
+      while (consumed < count) {
+        if (await takeE2E()) {
+          consumed++;
+        } else {
+          await sleep(1);
+        }
+      }
+    })
+  ]);
+  const e2eSeconds = elapsedSeconds(t0);
+
+  const after = await lengths();
+  const missing = (count - drained) + (count - e2eSeen.size);
+  emitLine('RESULT', {
+    count,
+    inflight,
+    enqueue_per_s: round3(count / enqueueSeconds),
+    drain_per_s: round3(drained / drainSeconds),
+    e2e_per_s: round3(e2eSeen.size / e2eSeconds),
+    queued_after_enqueue: queued,
+    missing,
+    duplicates,
+    foreign,
+    inprogress_left: after.mqinprogress,
+    received_left: after.mqrecieved,
+    incomplete_left: after.mqincomplete
+  });
+  await safeShutdown();
+  flushAndExit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
 async function main() {
   const [cmd, ...args] = process.argv.slice(2);
   switch (cmd) {
@@ -378,9 +739,13 @@ async function main() {
       return cmdBenchDiscovery(args);
     case 'idle':
       return cmdIdle(args);
+    case 'bench-messaging':
+      return cmdBenchMessaging(args);
+    case 'bench-queue':
+      return cmdBenchQueue(args);
     default:
       throw new Error(`unknown command: ${cmd || '(none)'}; ` +
-        'use serve | query | bench-discovery | idle');
+        'use serve | query | bench-discovery | idle | bench-messaging | bench-queue');
   }
 }
 

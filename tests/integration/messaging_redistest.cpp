@@ -1,0 +1,259 @@
+// Messaging against a real redis-server: send, broadcast, reply, request/reply with deadlines,
+// size limit and malformed input on the channels.
+#include <gtest/gtest.h>
+
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+
+#include "hydra/hydra.hpp"
+#include "hydra/json.hpp"
+#include "support/async.hpp"
+#include "support/hydra_fixture.hpp"
+#include "support/redis_server.hpp"
+
+namespace asio = boost::asio;
+using hydra::redis::cmd;
+using hydra::test::RedisServer;
+using hydra::test::run_on;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Several registered services on one io_context, so replies flow while a test awaits.
+struct Mesh {
+  asio::io_context io;
+  std::vector<std::unique_ptr<hydra::Hydra>> nodes;
+  hydra::Hydra& add(const RedisServer& server, const std::string& name,
+                    hydra::RegistryOptions opts = {}) {
+    nodes.push_back(std::make_unique<hydra::Hydra>(io.get_executor(), opts));
+    auto& h = *nodes.back();
+    run_on(io, [&]() -> asio::awaitable<void> {
+      co_await h.init(hydra::test::service_document(server, name));
+      co_await h.register_service();
+    });
+    return h;
+  }
+  ~Mesh() {
+    for (auto& n : nodes) {
+      try {
+        run_on(io, [&]() -> asio::awaitable<void> { co_await n->shutdown(); });
+      } catch (...) {
+      }
+    }
+  }
+};
+
+boost::json::object obj(std::string_view text) {
+  return boost::json::parse(text).as_object();
+}
+
+// An echo service: replies to every message with {echoed: body}.
+void make_echo(hydra::Hydra& h, asio::io_context& io) {
+  h.on_message([&h, &io](const hydra::umf::Message& m) {
+    boost::json::object response;
+    response["body"] = boost::json::object{{"echoed", m.body()}};
+    asio::co_spawn(io, h.send_reply_message(m, response), asio::detached);
+  });
+}
+
+TEST(Messaging, SendGoesToOneInstanceAndBroadcastToAll) {
+  RedisServer server;
+  Mesh mesh;
+  auto& a1 = mesh.add(server, "worker");
+  auto& a2 = mesh.add(server, "worker");
+  auto& client = mesh.add(server, "client");
+  std::vector<std::string> got1, got2;
+  a1.on_message([&](const hydra::umf::Message& m) { got1.push_back(m.to_short_json()); });
+  a2.on_message([&](const hydra::umf::Message& m) { got2.push_back(m.to_short_json()); });
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 20; ++i) {
+      auto r = co_await client.send_message(
+          obj(R"({"to":"worker:/","from":"client:/","body":{"n":1}})"));
+      EXPECT_TRUE(r.ok()) << r.reason;
+      EXPECT_FALSE(r.mid.empty());
+    }
+    auto b = co_await client.send_broadcast_message(
+        obj(R"({"to":"worker:/","from":"client:/","body":{"all":true}})"));
+    EXPECT_TRUE(b.ok());
+    co_await hydra::test::sleep_for(100ms);
+  });
+  // 20 direct messages split between the two instances, each got the broadcast.
+  EXPECT_EQ(got1.size() + got2.size(), 22u);
+  EXPECT_GE(got1.size(), 1u);
+  EXPECT_GE(got2.size(), 1u);
+  EXPECT_NE(got1.back().find(R"("bdy":{"all":true})"), std::string::npos);
+  EXPECT_NE(got2.back().find(R"("bdy":{"all":true})"), std::string::npos);
+}
+
+TEST(Messaging, NamedInstanceAndErrorResults) {
+  RedisServer server;
+  Mesh mesh;
+  auto& w = mesh.add(server, "named");
+  auto& client = mesh.add(server, "client");
+  int received = 0;
+  w.on_message([&](const hydra::umf::Message&) { ++received; });
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    boost::json::object m;
+    m["to"] = w.instance_id() + "@named:/";
+    m["from"] = "client:/";
+    m["body"] = boost::json::object{{"x", 1}};
+    EXPECT_TRUE((co_await client.send_message(m)).ok());
+    m["to"] = "ffffffffffffffffffffffffffffffff@named:/";
+    auto absent = co_await client.send_message(m);
+    EXPECT_EQ(absent.status_code, 503);
+    EXPECT_EQ(absent.reason, "Unavailable named instance named ffffffffffffffffffffffffffffffff");
+    auto none =
+        co_await client.send_message(obj(R"({"to":"ghost:/","from":"c:/","body":{"a":1}})"));
+    EXPECT_EQ(none.status_code, 503);
+    EXPECT_EQ(none.reason, "Unavailable ghost instances");
+    auto json = hydra::json::stringify(none.to_json());
+    EXPECT_EQ(
+        json,
+        R"({"statusCode":503,"statusMessage":"Service Unavailable","statusDescription":"The server is currently unable to handle the request due to a temporary overloading or maintenance of the server.","result":{"reason":"Unavailable ghost instances"}})");
+    auto invalid = co_await client.send_message(obj(R"({"to":"named:/","from":"c:/"})"));
+    EXPECT_EQ(invalid.status_code, 400);
+    EXPECT_EQ(invalid.reason, R"(UMF message requires "to", "from" and "body" fields)");
+    auto bad_route =
+        co_await client.send_message(obj(R"({"to":"noroute","from":"c:/","body":{"a":1}})"));
+    EXPECT_EQ(bad_route.status_code, 400);
+    auto router = co_await client.send_broadcast_message(
+        obj(R"({"to":"hydra-router:/refresh","from":"c:/","body":{"a":1}})"));
+    EXPECT_TRUE(router.ok());  // silently fine when no router is present, as in Node
+    co_await hydra::test::sleep_for(50ms);
+  });
+  EXPECT_EQ(received, 1);
+}
+
+TEST(Messaging, TooLargeMessagesAreRefusedBeforePublishing) {
+  RedisServer server;
+  Mesh mesh;
+  hydra::RegistryOptions opts;
+  opts.max_message_bytes = 1000;
+  mesh.add(server, "big");
+  auto& client = mesh.add(server, "client", opts);
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    boost::json::object m = obj(R"({"to":"big:/","from":"c:/"})");
+    m["body"] = boost::json::object{{"blob", std::string(2000, 'x')}};
+    auto r = co_await client.send_message(m);
+    EXPECT_EQ(r.status_code, 413);
+    EXPECT_NE(r.reason.find("exceeds the limit of 1000 bytes"), std::string::npos) << r.reason;
+  });
+}
+
+TEST(Messaging, ReplyAndRequestWithDeadline) {
+  RedisServer server;
+  Mesh mesh;
+  auto& echo = mesh.add(server, "echo");
+  auto& client = mesh.add(server, "client");
+  make_echo(echo, mesh.io);
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    auto m =
+        hydra::umf::Message::create(obj(R"({"to":"echo:/","from":"client:/","body":{"q":42}})"));
+    auto reply = co_await client.request(m, 2s);
+    EXPECT_EQ(reply.rmid(), m.mid());
+    EXPECT_EQ(reply.body().at("echoed").at("q"), 42);
+    EXPECT_EQ(reply.from(), "echo:/");
+    EXPECT_EQ(reply.to(), client.instance_id() + "@client:/");
+    // Many concurrent requests each get their own reply.
+    std::vector<int> answers;
+    int done = 0;
+    for (int i = 0; i < 50; ++i) {
+      asio::co_spawn(
+          mesh.io,
+          [&, i]() -> asio::awaitable<void> {
+            boost::json::object o = obj(R"({"to":"echo:/","from":"client:/"})");
+            o["body"] = boost::json::object{{"i", i}};
+            auto r = co_await client.request(hydra::umf::Message::create(o), 2s);
+            answers.push_back(static_cast<int>(r.body().at("echoed").at("i").as_int64()));
+            ++done;
+          },
+          asio::detached);
+    }
+    for (int k = 0; k < 200 && done < 50; ++k)
+      co_await hydra::test::sleep_for(10ms);
+    EXPECT_EQ(done, 50);
+    std::sort(answers.begin(), answers.end());
+    for (int i = 0; i < static_cast<int>(answers.size()); ++i)
+      EXPECT_EQ(answers[i], i);
+  });
+  EXPECT_EQ(client.pending_requests(), 0u);
+  EXPECT_EQ(client.messaging_stats().replies, 51u);
+}
+
+TEST(Messaging, RequestTimesOutAndLeavesNothingBehind) {
+  RedisServer server;
+  Mesh mesh;
+  mesh.add(server, "silent");  // receives but never answers
+  auto& client = mesh.add(server, "client");
+  auto start = std::chrono::steady_clock::now();
+  try {
+    run_on(mesh.io, [&]() -> asio::awaitable<void> {
+      co_await client.request(
+          hydra::umf::Message::create(obj(R"({"to":"silent:/","from":"c:/","body":{"a":1}})")),
+          300ms);
+    });
+    FAIL() << "expected a timeout";
+  } catch (const hydra::Error& e) {
+    EXPECT_EQ(e.code(), hydra::errc::timeout);
+  }
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 1500ms);
+  EXPECT_EQ(client.pending_requests(), 0u);
+  // Unavailable target: an error at once, no waiting.
+  try {
+    run_on(mesh.io, [&]() -> asio::awaitable<void> {
+      co_await client.request(
+          hydra::umf::Message::create(obj(R"({"to":"nobody:/","from":"c:/","body":{"a":1}})")), 5s);
+    });
+    FAIL();
+  } catch (const hydra::Error& e) {
+    EXPECT_EQ(e.code(), hydra::errc::unavailable);
+  }
+  EXPECT_EQ(client.pending_requests(), 0u);
+}
+
+TEST(Messaging, MalformedPayloadsAreDroppedCountedAndDoNotStall) {
+  RedisServer server;
+  Mesh mesh;
+  auto& svc = mesh.add(server, "target");
+  int good = 0;
+  std::vector<std::string> warnings;
+  svc.on_log([&](const boost::json::object& e) {
+    if (e.at("type") == "warn") warnings.emplace_back(e.at("msg").as_string());
+  });
+  svc.on_message([&](const hydra::umf::Message&) { ++good; });
+  auto channel = "hydra:service:mc:target:" + svc.instance_id();
+  for (int i = 0; i < 3; ++i) {
+    server.cli({"PUBLISH", channel, "not json {"});
+    server.cli({"PUBLISH", "hydra:service:mc:target", "[1,2,3]"});
+    server.cli({"PUBLISH", channel, R"({"to":"target:/","body":{"no":"from"}})"});
+  }
+  server.cli({"PUBLISH", channel, R"({"to":"target:/","frm":"x:/","bdy":{"ok":1}})"});
+  hydra::test::pump(mesh.io, 200ms);
+  auto stats = svc.messaging_stats();
+  EXPECT_EQ(stats.invalid_json, 6u);
+  EXPECT_EQ(stats.invalid_umf, 3u);
+  EXPECT_EQ(stats.received, 1u);
+  EXPECT_EQ(good, 1);
+  EXPECT_EQ(warnings.size(), 2u);  // once per kind
+}
+
+TEST(Messaging, SubscriptionsAreActiveWhenRegisterCompletes) {
+  RedisServer server;
+  Mesh mesh;
+  auto& client = mesh.add(server, "client");
+  // A message published right after registerService returns is received.
+  auto& fresh = mesh.add(server, "fresh");
+  int got = 0;
+  fresh.on_message([&](const hydra::umf::Message&) { ++got; });
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    auto r =
+        co_await client.send_message(obj(R"({"to":"fresh:/","from":"client:/","body":{"a":1}})"));
+    EXPECT_TRUE(r.ok());
+    co_await hydra::test::sleep_for(50ms);
+  });
+  EXPECT_EQ(got, 1);
+}
+
+}  // namespace
