@@ -11,6 +11,7 @@
 
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
+#include "support/cpp_service.hpp"
 #include "support/hydra_fixture.hpp"
 #include "support/node_peer.hpp"
 #include "support/redis_server.hpp"
@@ -24,44 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A C++ service whose io_context runs on its own thread, so it keeps its presence fresh while
-// the test blocks on Node processes.
-class CppService {
- public:
-  template <class F>
-  auto call(F f) {
-    return asio::co_spawn(io_, f(), asio::use_future).get();
-  }
-
-  CppService(const RedisServer& server, const std::string& name, bool do_register = true,
-             boost::json::value port = 0)
-      : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {
-    call([&]() -> asio::awaitable<int> {
-      co_await hydra_.init(hydra::test::service_document(server, name, port));
-      if (do_register) co_await hydra_.register_service();
-      co_return 0;
-    });
-  }
-  ~CppService() {
-    try {
-      call([&]() -> asio::awaitable<int> {
-        co_await hydra_.shutdown();
-        co_return 0;
-      });
-    } catch (...) {
-    }
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  hydra::Hydra& hydra() { return hydra_; }
-
- private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  hydra::Hydra hydra_{io_.get_executor()};
-  std::thread thread_;
-};
+using hydra::test::CppService;
 
 std::vector<std::string> keys_of(const boost::json::object& o) {
   std::vector<std::string> k;

@@ -25,7 +25,7 @@ class NodeService {
  public:
   NodeService(const std::string& redis_url, const std::string& name, const std::string& port = "")
       : process_(make_argv(name, port), {{"HYDRA_TEST_REDIS_URL", redis_url}}, false,
-                 HYDRA_NODE_DIR) {
+                 HYDRA_NODE_DIR, true) {
     auto line = process_.wait_for_line("READY ", std::chrono::seconds(20));
     if (!line) throw std::runtime_error("node peer did not become ready");
     info_ = boost::json::parse(line->substr(line->find(' ') + 1)).as_object();
@@ -34,6 +34,22 @@ class NodeService {
   const boost::json::object& info() const { return info_; }
   std::string instance_id() const { return std::string(info_.at("instanceID").as_string()); }
   Process& process() { return process_; }
+  /// Sends one stdin command to the peer (`{"cmd":"send","msg":{...}}`, see peer.js).
+  void command(const boost::json::object& cmd) { process_.write_line(boost::json::serialize(cmd)); }
+  /// Waits for an output line starting with `keyword` and returns its JSON payload.
+  boost::json::value expect(const std::string& keyword,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) throw std::runtime_error("node peer: no " + keyword + " line");
+      auto line = process_.read_line(left);
+      if (!line) throw std::runtime_error("node peer: no " + keyword + " line");
+      if (line->rfind(keyword + " ", 0) == 0)
+        return boost::json::parse(line->substr(keyword.size() + 1));
+    }
+  }
   /// SIGTERM → Node's shutdown; waits for exit.
   void stop() {
     if (process_.running()) {

@@ -17,16 +17,22 @@
 namespace hydra::test {
 
 Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env,
-                 bool merge_stderr, std::string cwd) {
+                 bool merge_stderr, std::string cwd, bool pipe_stdin) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  int in_fds[2] = {-1, -1};
+  if (pipe_stdin && pipe2(in_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     dup2(fds[1], STDOUT_FILENO);
     if (merge_stderr) dup2(fds[1], STDERR_FILENO);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    if (pipe_stdin) {
+      dup2(in_fds[0], STDIN_FILENO);
+    } else {
+      int devnull = open("/dev/null", O_RDONLY);
+      if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    }
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     for (auto& [k, v] : env)
       setenv(k.c_str(), v.c_str(), 1);
@@ -39,6 +45,30 @@ Process::Process(std::vector<std::string> argv, std::map<std::string, std::strin
   }
   close(fds[1]);
   out_fd_ = fds[0];
+  if (pipe_stdin) {
+    close(in_fds[0]);
+    in_fd_ = in_fds[1];
+  }
+}
+
+bool Process::write_line(const std::string& line) {
+  if (in_fd_ < 0) return false;
+  // A child that already exited must make this return false, not kill the test with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  std::string data = line + "\n";
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(in_fd_, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void Process::close_stdin() {
+  if (in_fd_ >= 0) close(in_fd_);
+  in_fd_ = -1;
 }
 
 Process::~Process() {
@@ -47,6 +77,7 @@ Process::~Process() {
     wait(std::chrono::seconds(5));
   }
   if (out_fd_ >= 0) close(out_fd_);
+  close_stdin();
 }
 
 bool Process::fill(std::chrono::milliseconds timeout) {

@@ -16,9 +16,9 @@ class Process {
  public:
   /// Starts `argv[0]` (looked up in PATH) with `argv`; `env` entries are added to the environment.
   /// stdout (and stderr, when `merge_stderr`) are captured into a pipe read by
-  /// `read_line`/`output`.
+  /// `read_line`/`output`. stdin is /dev/null unless `pipe_stdin`, then `write_line` feeds it.
   Process(std::vector<std::string> argv, std::map<std::string, std::string> env = {},
-          bool merge_stderr = false, std::string cwd = {});
+          bool merge_stderr = false, std::string cwd = {}, bool pipe_stdin = false);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -29,6 +29,10 @@ class Process {
   /// Waits for a line containing `needle`; returns it, or nullopt on timeout/end of output.
   std::optional<std::string> wait_for_line(const std::string& needle,
                                            std::chrono::milliseconds timeout);
+  /// Writes `line` and a newline to the child's stdin (needs `pipe_stdin`); false on failure.
+  bool write_line(const std::string& line);
+  /// Closes the child's stdin (end of input).
+  void close_stdin();
   /// Sends a signal.
   void signal(int sig);
   /// Waits for exit at most `timeout`; returns the exit status (128+signal when killed) or nullopt.
@@ -41,6 +45,7 @@ class Process {
   bool fill(std::chrono::milliseconds timeout);
   pid_t pid_ = -1;
   int out_fd_ = -1;
+  int in_fd_ = -1;
   std::string buffer_;
   std::string consumed_;
   std::optional<int> status_;
