@@ -386,6 +386,8 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
     route = umf::parse_route(m.to());
     if (!route.error.empty()) return Result::failure(400, route.error);
+    // Service names are stored lower-cased; Node would look up the name as written and miss.
+    route.service_name = lower(std::move(route.service_name));
     payload = m.to_short_json();
     if (payload.size() > opts.max_message_bytes) {
       return Result::failure(413, "message of " + std::to_string(payload.size()) +
@@ -401,16 +403,15 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
     const auto& svc = route.service_name;
     try {
-      auto instances = co_await get_service_presence(svc);
+      auto instances = co_await present_ids(svc);
       if (instances.empty()) {
         auto msg = "Unavailable " + svc + " instances";
         log("error", msg);
         co_return Result::failure(503, msg);
       }
       if (!route.instance.empty()) {
-        bool present = std::any_of(instances.begin(), instances.end(), [&](const NodeEntry& e) {
-          return e.instance_id == route.instance;
-        });
+        bool present =
+            std::find(instances.begin(), instances.end(), route.instance) != instances.end();
         if (!present) {
           auto msg = "Unavailable " + svc + " instance named " + route.instance;
           log("error", msg);
@@ -422,12 +423,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       }
       // The cache may still hold an instance that died within its lifetime; PUBLISH tells
       // (nobody received it), so that one is forgotten and the next is tried.
-      for (const auto& e : instances) {
-        auto n = (co_await redis().exec(cmd(
-                      "PUBLISH", registry::Keys::instance_channel(svc, e.instance_id), payload)))
+      for (const auto& iid : instances) {
+        auto n = (co_await redis().exec(
+                      cmd("PUBLISH", registry::Keys::instance_channel(svc, iid), payload)))
                      .as_integer();
         if (n > 0) co_return Result::success(m.mid());
-        forget_instance(e.instance_id);
+        forget_instance(iid);
       }
       auto msg = "Unavailable " + svc + " instances";
       log("error", msg);
@@ -444,7 +445,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
     const auto& svc = route.service_name;
     try {
-      auto instances = co_await get_service_presence(svc);
+      auto instances = co_await present_ids(svc);
       if (instances.empty()) {
         if (svc == "hydra-router") co_return Result::success(m.mid());
         auto msg = "Unavailable " + svc + " instances";
@@ -574,6 +575,26 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       presence_cache[name] = {std::chrono::steady_clock::now() + opts.presence_cache_ttl, fresh};
     }
     co_return fresh;
+  }
+
+  // Present instance IDs of a service in random order, from the same cache as
+  // get_service_presence but without copying whole entries: this is the send path.
+  asio::awaitable<std::vector<std::string>> present_ids(const std::string& name) {
+    std::vector<std::string> ids;
+    auto it = presence_cache.find(name);
+    if (it == presence_cache.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+      for (auto& e : co_await get_service_presence(name))
+        ids.push_back(std::move(e.instance_id));
+      co_return ids;
+    }
+    const auto& entries = it->second.entries;
+    ids.reserve(entries.size());
+    if (entries.empty()) co_return ids;
+    std::size_t start = rng() % entries.size();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      ids.push_back(entries[(start + i) % entries.size()].instance_id);
+    }
+    co_return ids;
   }
 
   void forget_instance(const std::string& iid) {
