@@ -66,6 +66,8 @@ class Queue {
 
   /// Waits up to `timeout` for an item (BRPOPLPUSH on a connection of its own, so other commands
   /// are not blocked). With `lease`, the item is leased (at-least-once, see LeaseOptions).
+  /// A zero (or negative) timeout does not wait: one attempt, atomic take-and-lease with `lease`.
+  /// An empty `service` means this Hydra's own service (also for the other calls).
   boost::asio::awaitable<std::optional<QueuedMessage>> wait_queued_message(
       std::string service, std::chrono::milliseconds timeout,
       std::optional<LeaseOptions> lease = std::nullopt);

@@ -3,7 +3,6 @@
 // (at-least-once delivery) for hydra-cpp consumers. Guarantees and key layout: docs/queues.md.
 #include "hydra/queue.hpp"
 
-#include <algorithm>
 #include <array>
 #include <string_view>
 #include <vector>
@@ -128,6 +127,17 @@ const std::string& script_source(ScriptId id) {
   return sources[id];
 }
 
+asio::awaitable<Result> ready(Result r) {
+  co_return r;
+}
+
+asio::awaitable<Result> lpush(redis::Connection& conn, std::string key, std::string payload,
+                              std::string mid) {
+  auto reply = co_await conn.exec(cmd("LPUSH", std::move(key), std::move(payload)));
+  reply.check();
+  co_return Result::success(std::move(mid));
+}
+
 // How many expired leases one reclaim round reads.
 constexpr int kReclaimBatch = 100;
 
@@ -197,17 +207,16 @@ asio::awaitable<Result> Queue::queue_message(const boost::json::object& message)
 }
 
 asio::awaitable<Result> Queue::queue_message(const umf::Message& message) {
-  auto impl = impl_;
+  // Validation is synchronous and only the LPUSH is a coroutine: g++ 12 warns wrongly about
+  // coroutines that co_return before their first co_await.
   // Re-create so a hand-built message gets its mid, timestamp and version like Node's.
   auto umf = umf::Message::create(message.to_long());
   if (!umf.validate())
-    co_return Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields");
+    return ready(Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields"));
   auto route = umf::parse_route(umf.to());
-  if (!route.error.empty()) co_return Result::failure(400, route.error);
-  auto reply = co_await impl->hydra.redis().exec(
-      cmd("LPUSH", qd::received_key(route.service_name), umf.to_short_json()));
-  reply.check();
-  co_return Result::success(umf.mid());
+  if (!route.error.empty()) return ready(Result::failure(400, route.error));
+  return lpush(impl_->hydra.redis(), qd::received_key(route.service_name), umf.to_short_json(),
+               umf.mid());
 }
 
 asio::awaitable<std::optional<QueuedMessage>> Queue::get_queued_message(std::string service) {

@@ -1,0 +1,409 @@
+// Work queues against a real redis-server: Node-compatible lists and bytes, blocking waits,
+// statistics, leases with redelivery and dead-lettering, a consumer killed with SIGKILL.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+#include <csignal>
+
+#include "hydra/hydra.hpp"
+#include "hydra/json.hpp"
+#include "hydra/queue.hpp"
+#include "queue/queue_logic.hpp"
+#include "support/async.hpp"
+#include "support/hydra_fixture.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+
+namespace asio = boost::asio;
+namespace qd = hydra::queue_detail;
+using hydra::QueuedMessage;
+using hydra::test::RedisServer;
+using hydra::test::run_on;
+using hydra::test::service_document;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kSvc = "worker";
+
+// An initialised Hydra (no registration needed for queues) and its Queue.
+struct Worker {
+  asio::io_context io;
+  hydra::Hydra hydra{io.get_executor()};
+  std::unique_ptr<hydra::Queue> queue;
+  explicit Worker(const RedisServer& server, const std::string& name = kSvc) {
+    run_on(io,
+           [&]() -> asio::awaitable<void> { co_await hydra.init(service_document(server, name)); });
+    queue = std::make_unique<hydra::Queue>(hydra);
+  }
+  ~Worker() {
+    queue.reset();
+    try {
+      run_on(io, [&]() -> asio::awaitable<void> { co_await hydra.shutdown(); });
+    } catch (...) {
+    }
+  }
+  template <class F>
+  auto run(F f, std::chrono::milliseconds limit = 20s) {
+    return run_on(io, f, limit);
+  }
+  hydra::Result put(boost::json::object body, const std::string& to = kSvc + ":/") {
+    boost::json::object m;
+    m["to"] = to;
+    m["from"] = "client:/";
+    m["body"] = std::move(body);
+    return run(
+        [&]() -> asio::awaitable<hydra::Result> { co_return co_await queue->queue_message(m); });
+  }
+  std::optional<QueuedMessage> get() {
+    return run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+      co_return co_await queue->get_queued_message(kSvc);
+    });
+  }
+  std::optional<QueuedMessage> take_leased(std::chrono::milliseconds lease, unsigned max = 5,
+                                           std::chrono::milliseconds wait = 0ms) {
+    hydra::LeaseOptions o;
+    o.lease = lease;
+    o.max_attempts = max;
+    return run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+      co_return co_await queue->wait_queued_message(kSvc, wait, o);
+    });
+  }
+  bool mark(const QueuedMessage& item, bool completed, std::string reason = {}) {
+    return run([&]() -> asio::awaitable<bool> {
+      co_return co_await queue->mark_queue_message(item, completed, reason);
+    });
+  }
+  std::size_t reclaim(unsigned max = 5) {
+    hydra::LeaseOptions o;
+    o.max_attempts = max;
+    return run([&]() -> asio::awaitable<std::size_t> {
+      co_return co_await queue->reclaim_expired(kSvc, o);
+    });
+  }
+};
+
+std::vector<std::string> lrange(const RedisServer& s, const std::string& key) {
+  auto out = s.cli({"LRANGE", key, "0", "-1"});
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    auto nl = out.find('\n', pos);
+    lines.push_back(out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return lines;
+}
+
+std::string body_field(const QueuedMessage& item, const char* key) {
+  return hydra::json::stringify(item.message.body().as_object().at(key));
+}
+
+}  // namespace
+
+TEST(QueueRedis, QueueGetAndMarkCompleteLeaveNothingInProgress) {
+  RedisServer server;
+  Worker w(server);
+  auto r = w.put({{"job", 42}});
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.mid.size(), 36u);
+  auto stored = server.cli({"LINDEX", qd::received_key(kSvc), "0"});
+  EXPECT_EQ(stored.rfind(R"({"to":"worker:/","frm":"client:/","mid":")" + r.mid + "\"", 0), 0u)
+      << stored;
+  EXPECT_NE(stored.find(R"("ver":"UMF/1.4.6","bdy":{"job":42}})"), std::string::npos) << stored;
+
+  auto item = w.get();
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->raw, stored);
+  EXPECT_EQ(item->message.mid(), r.mid);
+  EXPECT_EQ(item->service_name, kSvc);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "1");
+  EXPECT_TRUE(w.mark(*item, true));
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::incomplete_key(kSvc)}), "0");
+  EXPECT_FALSE(w.get());
+}
+
+TEST(QueueRedis, MarkIncompleteStoresTheReason) {
+  RedisServer server;
+  Worker w(server);
+  w.put({{"job", 1}});
+  w.put({{"job", 2}});
+  auto a = w.get();
+  auto b = w.get();
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(w.mark(*a, false, "could not process"));
+  EXPECT_TRUE(w.mark(*b, false));
+  auto incomplete = lrange(server, qd::incomplete_key(kSvc));
+  ASSERT_EQ(incomplete.size(), 2u);
+  EXPECT_EQ(incomplete[0], qd::with_reason(a->raw, "could not process"));
+  EXPECT_NE(incomplete[0].find(R"("bdy":{"job":1,"reason":"could not process"}})"),
+            std::string::npos);
+  EXPECT_NE(incomplete[1].find(R"("bdy":{"job":2,"reason":"reason not provided"}})"),
+            std::string::npos);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  // Marking again: no longer in progress (Node semantics: still RPUSHed when incomplete).
+  EXPECT_FALSE(w.mark(*a, true));
+}
+
+TEST(QueueRedis, InvalidMessagesAre400) {
+  RedisServer server;
+  Worker w(server);
+  boost::json::object no_body{{"to", "worker:/"}, {"from", "c:/"}};
+  auto r = w.run([&]() -> asio::awaitable<hydra::Result> {
+    co_return co_await w.queue->queue_message(no_body);
+  });
+  EXPECT_EQ(r.status_code, 400);
+  EXPECT_EQ(r.reason, R"(UMF message requires "to", "from" and "body" fields)");
+  auto bad = w.put({{"x", 1}}, "no-colon-route");
+  EXPECT_EQ(bad.status_code, 400);
+  EXPECT_EQ(bad.reason, hydra::umf::parse_route("no-colon-route").error);
+  EXPECT_FALSE(bad.reason.empty());
+  EXPECT_EQ(server.cli({"KEYS", "*mq*"}), "");
+}
+
+TEST(QueueRedis, FifoOrder) {
+  RedisServer server;
+  Worker w(server);
+  for (int i = 0; i < 5; ++i)
+    w.put({{"n", i}});
+  for (int i = 0; i < 5; ++i) {
+    auto item = w.get();
+    ASSERT_TRUE(item);
+    EXPECT_EQ(body_field(*item, "n"), std::to_string(i));
+  }
+  EXPECT_FALSE(w.get());
+}
+
+TEST(QueueRedis, BlockingWaitTimesOutAndReturnsALaterItem) {
+  RedisServer server;
+  Worker w(server);
+  auto start = std::chrono::steady_clock::now();
+  auto none = w.run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+    co_return co_await w.queue->wait_queued_message(kSvc, 300ms);
+  });
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(none);
+  EXPECT_GE(waited, 250ms);
+  EXPECT_LT(waited, 3s);
+
+  // A producer pushes while the consumer waits; the shared command connection stays usable.
+  std::chrono::steady_clock::duration ping_latency{};
+  auto got = w.run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+    asio::co_spawn(
+        w.io,
+        [&]() -> asio::awaitable<void> {
+          co_await hydra::test::sleep_for(300ms);
+          auto t0 = std::chrono::steady_clock::now();
+          co_await w.hydra.redis().exec(hydra::redis::cmd("PING"));
+          ping_latency = std::chrono::steady_clock::now() - t0;
+          boost::json::object m;
+          m["to"] = kSvc + ":/";
+          m["from"] = "client:/";
+          boost::json::object body;
+          body["late"] = true;
+          m["body"] = body;
+          co_await w.queue->queue_message(m);
+        },
+        asio::detached);
+    co_return co_await w.queue->wait_queued_message(kSvc, 5s);
+  });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(body_field(*got, "late"), "true");
+  EXPECT_FALSE(got->lease_until);
+  EXPECT_LT(ping_latency, 1s);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "1");
+}
+
+TEST(QueueRedis, StatsAndPeek) {
+  RedisServer server;
+  Worker w(server);
+  auto empty = w.run(
+      [&]() -> asio::awaitable<hydra::QueueStats> { co_return co_await w.queue->stats(kSvc); });
+  EXPECT_EQ(empty.received, 0);
+  EXPECT_FALSE(empty.oldest_age);
+  for (int i = 0; i < 4; ++i)
+    w.put({{"n", i}});
+  std::this_thread::sleep_for(50ms);
+  auto item = w.get();
+  w.mark(*w.get(), false, "x");
+  auto s = w.run(
+      [&]() -> asio::awaitable<hydra::QueueStats> { co_return co_await w.queue->stats(kSvc); });
+  EXPECT_EQ(s.received, 2);
+  EXPECT_EQ(s.in_progress, 1);
+  EXPECT_EQ(s.incomplete, 1);
+  ASSERT_TRUE(s.oldest_age);
+  EXPECT_GE(s.oldest_age->count(), 40);
+  EXPECT_LT(s.oldest_age->count(), 10000);
+  auto peeked = w.run([&]() -> asio::awaitable<std::vector<std::string>> {
+    co_return co_await w.queue->peek(kSvc, 10);
+  });
+  ASSERT_EQ(peeked.size(), 2u);
+  EXPECT_NE(peeked[0].find(R"("bdy":{"n":2})"), std::string::npos);
+  EXPECT_NE(peeked[1].find(R"("bdy":{"n":3})"), std::string::npos);
+  auto one = w.run([&]() -> asio::awaitable<std::vector<std::string>> {
+    co_return co_await w.queue->peek(kSvc, 1);
+  });
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], peeked[0]);
+  (void)item;
+}
+
+TEST(QueueRedis, ExpiredLeaseIsRedeliveredAndTheOldHolderCannotMark) {
+  RedisServer server;
+  Worker w(server);
+  w.put({{"job", "a"}});
+  w.put({{"job", "b"}});
+  auto first = w.take_leased(300ms);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->attempt, 1u);
+  ASSERT_TRUE(first->lease_until);
+  auto left = *first->lease_until - std::chrono::system_clock::now();
+  EXPECT_GT(left, 100ms);
+  EXPECT_LT(left, 2s);
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+  EXPECT_EQ(w.reclaim(), 0u);  // not expired yet
+
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(w.reclaim(), 1u);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  // Requeued at the consuming end: it comes back before "b".
+  auto again = w.take_leased(5s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->raw, first->raw);
+  EXPECT_EQ(again->attempt, 2u);
+  EXPECT_FALSE(w.mark(*first, true));  // the old delivery lost its lease
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "1");
+  EXPECT_TRUE(w.mark(*again, false, "nope"));
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"HLEN", qd::attempts_key(kSvc)}), "0");
+  EXPECT_EQ(lrange(server, qd::incomplete_key(kSvc)),
+            std::vector<std::string>{qd::with_reason(first->raw, "nope")});
+  auto b = w.get();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(body_field(*b, "job"), "\"b\"");
+}
+
+TEST(QueueRedis, ExtendedLeaseIsNotReclaimed) {
+  RedisServer server;
+  Worker w(server);
+  w.put({{"job", 1}});
+  auto item = w.take_leased(300ms);
+  ASSERT_TRUE(item);
+  auto before = *item->lease_until;
+  EXPECT_TRUE(w.run(
+      [&]() -> asio::awaitable<bool> { co_return co_await w.queue->extend_lease(*item, 5s); }));
+  EXPECT_GT(*item->lease_until, before + 3s);
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(w.reclaim(), 0u);
+  EXPECT_TRUE(w.mark(*item, true));
+  EXPECT_FALSE(w.run(
+      [&]() -> asio::awaitable<bool> { co_return co_await w.queue->extend_lease(*item, 5s); }));
+}
+
+TEST(QueueRedis, DeadLetteredAfterMaxAttempts) {
+  RedisServer server;
+  Worker w(server);
+  w.put({{"job", "poison"}});
+  auto one = w.take_leased(100ms, 2);
+  ASSERT_TRUE(one);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(w.reclaim(2), 1u);
+  auto two = w.take_leased(100ms, 2);
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->attempt, 2u);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(w.reclaim(2), 1u);
+  EXPECT_FALSE(w.get());
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"HLEN", qd::attempts_key(kSvc)}), "0");
+  auto dead = lrange(server, qd::incomplete_key(kSvc));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], qd::with_reason(one->raw, "dead-lettered after 2 attempts (lease expired)"));
+  EXPECT_FALSE(w.mark(*two, true));
+}
+
+TEST(QueueRedis, BlockingLeasedWaitLeasesTheItem) {
+  RedisServer server;
+  Worker w(server);
+  auto got = w.run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+    asio::co_spawn(
+        w.io,
+        [&]() -> asio::awaitable<void> {
+          co_await hydra::test::sleep_for(200ms);
+          boost::json::object m;
+          m["to"] = kSvc + ":/";
+          m["from"] = "client:/";
+          boost::json::object body;
+          body["k"] = 1;
+          m["body"] = body;
+          co_await w.queue->queue_message(m);
+        },
+        asio::detached);
+    hydra::LeaseOptions o;
+    o.lease = 10s;
+    co_return co_await w.queue->wait_queued_message(kSvc, 5s, o);
+  });
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->lease_until);
+  EXPECT_EQ(got->attempt, 1u);
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+  EXPECT_TRUE(w.mark(*got, true));
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+}
+
+TEST(QueueRedis, ItemOfAKilledConsumerIsRedelivered) {
+  RedisServer server;
+  Worker w(server);
+  auto r = w.put({{"job", "survive"}});
+  hydra::test::Process consumer(
+      {std::string(HYDRA_BINARY_DIR) + "/tests/hydra_queue_consumer", server.url(), kSvc, "500"},
+      {}, true);
+  auto line = consumer.wait_for_line("TOOK ", 15s);
+  ASSERT_TRUE(line) << consumer.output(100ms);
+  EXPECT_EQ(*line, "TOOK " + r.mid);
+  consumer.signal(SIGKILL);
+  ASSERT_TRUE(consumer.wait(5s));
+  EXPECT_FALSE(w.get());  // still held (in progress, leased)
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(w.reclaim(), 1u);
+  auto again = w.take_leased(5s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->message.mid(), r.mid);
+  EXPECT_EQ(again->attempt, 2u);
+  EXPECT_TRUE(w.mark(*again, true));
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+}
+
+TEST(QueueRedis, MalformedItemsDoNotBreakConsumers) {
+  RedisServer server;
+  Worker w(server);
+  server.cli({"LPUSH", qd::received_key(kSvc), "not json {"});
+  server.cli({"LPUSH", qd::received_key(kSvc), "[1,2]"});
+  auto s = w.run(
+      [&]() -> asio::awaitable<hydra::QueueStats> { co_return co_await w.queue->stats(kSvc); });
+  EXPECT_EQ(s.received, 2);
+  EXPECT_FALSE(s.oldest_age);
+  auto peeked = w.run([&]() -> asio::awaitable<std::vector<std::string>> {
+    co_return co_await w.queue->peek(kSvc);
+  });
+  EXPECT_EQ(peeked, (std::vector<std::string>{"not json {", "[1,2]"}));
+  auto bad = w.get();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->raw, "not json {");
+  EXPECT_FALSE(bad->message.validate());
+  EXPECT_TRUE(w.mark(*bad, false, "malformed"));
+  EXPECT_EQ(lrange(server, qd::incomplete_key(kSvc)), std::vector<std::string>{"not json {"});
+  auto arr = w.take_leased(5s);
+  ASSERT_TRUE(arr);
+  EXPECT_EQ(arr->raw, "[1,2]");
+  EXPECT_TRUE(w.mark(*arr, true));
+}
