@@ -1,5 +1,5 @@
 // hydra-cli: inspects and manages a Hydra registry in Redis (services, nodes, health, routes,
-// stored configurations), the C++ counterpart of Node's hydra-cli.
+// stored configurations, UMF messages and work queues), the C++ counterpart of Node's hydra-cli.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -20,8 +20,11 @@
 #include "hydra/error.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
+#include "hydra/queue.hpp"
 #include "hydra/redis/config.hpp"
 #include "hydra/redis/reply.hpp"
+#include "hydra/result.hpp"
+#include "hydra/umf.hpp"
 
 namespace asio = boost::asio;
 namespace bj = boost::json;
@@ -48,6 +51,10 @@ struct Request {
   std::string file;
   /// The document read from `file` for `cfg push` (validated before touching Redis).
   std::optional<bj::value> document;
+  /// The UMF object read from `file` (or stdin for "-") for `message send` / `message queue`.
+  bj::object message;
+  /// At most this many items for `queue peek`.
+  std::size_t limit = 10;
 };
 
 // Output helpers --------------------------------------------------------------------------------
@@ -366,6 +373,114 @@ asio::awaitable<Output> cmd_refresh(hydra::Hydra& hydra, const Request&) {
   co_return out;
 }
 
+/// The failure of a send or queue call as a CLI error carrying Node's reason.
+CliError result_error(const hydra::Result& r) {
+  std::string reason = r.reason.empty() ? hydra::status_message(r.status_code) : r.reason;
+  return CliError(reason);
+}
+
+/// Node's response object for a successful send/queue, with what was done in `result`.
+bj::object result_json(const hydra::Result& r, bj::object details) {
+  auto o = r.to_json();
+  details["mid"] = r.mid;
+  o["result"] = std::move(details);
+  return o;
+}
+
+asio::awaitable<Output> cmd_message_send(hydra::Hydra& hydra, const Request& req) {
+  auto message = hydra::umf::Message::create(req.message);
+  const std::string to = message.to();
+  // Fire-and-forget as in Node: the CLI is not registered, so a reply could not reach it.
+  auto r = co_await hydra.send_message(std::move(message));
+  if (!r.ok()) throw result_error(r);
+  Output out;
+  bj::object details;
+  details["to"] = to;
+  out.json = result_json(r, std::move(details));
+  out.text = "sent " + r.mid + " to " + to + "\n";
+  co_return out;
+}
+
+asio::awaitable<Output> cmd_message_queue(hydra::Hydra& hydra, const Request& req) {
+  auto message = hydra::umf::Message::create(req.message);
+  const std::string service = hydra::umf::parse_route(message.to()).service_name;
+  hydra::Queue queue(hydra);
+  auto r = co_await queue.queue_message(message);
+  if (!r.ok()) throw result_error(r);
+  Output out;
+  bj::object details;
+  details["serviceName"] = service;
+  out.json = result_json(r, std::move(details));
+  out.text = "queued " + r.mid + " on " + service + "\n";
+  co_return out;
+}
+
+/// An age in milliseconds as short text ("850ms", "12.3s", "4m 05s", "2h 03m").
+std::string age_text(std::chrono::milliseconds age) {
+  long long ms = age.count();
+  std::ostringstream out;
+  if (ms < 1000) {
+    out << ms << "ms";
+  } else if (ms < 60'000) {
+    out.setf(std::ios::fixed);
+    out.precision(1);
+    out << static_cast<double>(ms) / 1000.0 << "s";
+  } else if (ms < 3'600'000) {
+    long long s = ms / 1000;
+    out << s / 60 << "m " << (s % 60 < 10 ? "0" : "") << s % 60 << "s";
+  } else {
+    long long m = ms / 60'000;
+    out << m / 60 << "h " << (m % 60 < 10 ? "0" : "") << m % 60 << "m";
+  }
+  return out.str();
+}
+
+asio::awaitable<Output> cmd_queue_stats(hydra::Hydra& hydra, const Request& req) {
+  hydra::Queue queue(hydra);
+  auto stats = co_await queue.stats(req.service);
+  Output out;
+  bj::object o;
+  o["serviceName"] = req.service;
+  o["received"] = stats.received;
+  o["inProgress"] = stats.in_progress;
+  o["incomplete"] = stats.incomplete;
+  if (stats.oldest_age)
+    o["oldestAgeMs"] = stats.oldest_age->count();
+  else
+    o["oldestAgeMs"] = nullptr;
+  out.json = std::move(o);
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({req.service, std::to_string(stats.received), std::to_string(stats.in_progress),
+                  std::to_string(stats.incomplete),
+                  stats.oldest_age ? age_text(*stats.oldest_age) : "-"});
+  out.text = table({"SERVICE", "RECEIVED", "IN-PROGRESS", "INCOMPLETE", "OLDEST"}, rows);
+  co_return out;
+}
+
+asio::awaitable<Output> cmd_queue_peek(hydra::Hydra& hydra, const Request& req) {
+  hydra::Queue queue(hydra);
+  auto items = co_await queue.peek(req.service, req.limit);
+  Output out;
+  bj::array a;
+  for (const auto& raw : items) {
+    // Items are stored as JSON; anything else written to the list is shown as a string.
+    auto value = hydra::json::try_parse(raw);
+    a.emplace_back(value ? std::move(*value) : bj::value(raw));
+    out.text += raw + "\n";
+  }
+  out.json = std::move(a);
+  co_return out;
+}
+
+/// Node's hydra-cli `message create`: a UMF template in the long form.
+bj::object message_template() {
+  bj::object input;
+  input["to"] = "{serviceName here}:/";
+  input["from"] = "hydra-cli:/";
+  input["body"] = bj::object();
+  return hydra::umf::Message::create(input).to_long();
+}
+
 /// The consumer-mode identity of the CLI; the timeouts make an unreachable Redis fail quickly.
 bj::value cli_document(const Request& req) {
   auto ms = static_cast<long long>(req.timeout_seconds * 1000);
@@ -398,6 +513,10 @@ asio::awaitable<Output> dispatch(hydra::Hydra& hydra, const Request& req) {
   if (c.starts_with("cfg ")) co_return co_await cmd_cfg(hydra, req);
   if (c == "redis info") co_return co_await cmd_redis_info(hydra, req);
   if (c == "refresh") co_return co_await cmd_refresh(hydra, req);
+  if (c == "message send") co_return co_await cmd_message_send(hydra, req);
+  if (c == "message queue") co_return co_await cmd_message_queue(hydra, req);
+  if (c == "queue stats") co_return co_await cmd_queue_stats(hydra, req);
+  if (c == "queue peek") co_return co_await cmd_queue_peek(hydra, req);
   throw CliError("unknown command: " + c);
 }
 
@@ -438,6 +557,24 @@ bj::value read_json_file(const std::string& path) {
   auto value = hydra::json::try_parse(text.str());
   if (!value) throw CliError(path + " is not valid JSON");
   return std::move(*value);
+}
+
+/// Reads the UMF object of `message send/queue` from a file, or from stdin for "-".
+bj::object read_message(const std::string& path) {
+  std::optional<bj::value> value;
+  std::string name = path;
+  if (path == "-") {
+    name = "standard input";
+    std::ostringstream text;
+    text << std::cin.rdbuf();
+    if (std::cin.bad()) throw CliError("cannot read " + name);
+    value = hydra::json::try_parse(text.str());
+    if (!value) throw CliError(name + " is not valid JSON");
+  } else {
+    value = read_json_file(path);
+  }
+  if (!value->is_object()) throw CliError(name + " does not hold a JSON object (a UMF message)");
+  return std::move(value->get_object());
 }
 
 }  // namespace
@@ -485,6 +622,25 @@ int main(int argc, char** argv) {
   redis->require_subcommand(1);
   auto* info = redis->add_subcommand("info", "print Redis INFO");
 
+  auto* message = app.add_subcommand("message", "UMF messages");
+  message->require_subcommand(1);
+  auto* create = message->add_subcommand("create", "print a UMF message template");
+  auto* send = message->add_subcommand(
+      "send", "send a UMF message (fire-and-forget) to a present instance of its service");
+  send->add_option("file", req.file, "UMF JSON file, or - for stdin")->required();
+  auto* enqueue =
+      message->add_subcommand("queue", "queue a UMF message for its service (LPUSH mqrecieved)");
+  enqueue->add_option("file", req.file, "UMF JSON file, or - for stdin")->required();
+
+  auto* queue = app.add_subcommand("queue", "work queues of a service");
+  queue->require_subcommand(1);
+  auto* stats = queue->add_subcommand("stats", "queue lengths and the age of the oldest item");
+  stats->add_option("svc", req.service, "service name")->required();
+  auto* peek = queue->add_subcommand("peek", "the oldest waiting items, oldest first");
+  peek->add_option("svc", req.service, "service name")->required();
+  peek->add_option("--limit", req.limit, "at most this many items (default 10)")
+      ->check(CLI::NonNegativeNumber);
+
   CLI11_PARSE(app, argc, argv);
 
   for (auto* sub : {services, nodes, health, healthlog, routes, refresh})
@@ -492,9 +648,28 @@ int main(int argc, char** argv) {
   for (auto* sub : {push, pull, list, remove})
     if (sub->parsed()) req.command = "cfg " + sub->get_name();
   if (info->parsed()) req.command = "redis info";
+  for (auto* sub : {create, send, enqueue})
+    if (sub->parsed()) req.command = "message " + sub->get_name();
+  for (auto* sub : {stats, peek})
+    if (sub->parsed()) req.command = "queue " + sub->get_name();
 
   try {
+    if (req.command == "message create") {
+      // Needs no Redis, as in Node's hydra-cli.
+      auto umf = message_template();
+      std::string text;
+      if (req.json) {
+        text = hydra::json::stringify(umf);
+      } else {
+        pretty(text, umf, 0);
+      }
+      std::cout << text << "\n";
+      std::cout.flush();
+      return 0;
+    }
     if (req.command == "cfg push") req.document = read_json_file(req.file);
+    if (req.command == "message send" || req.command == "message queue")
+      req.message = read_message(req.file);
 
     // The CLI's own identity and Redis come from the command line only: HYDRA_SERVICE would
     // rename it (or load a stored config), and HYDRA_REDIS_URL would replace the redis object

@@ -1,23 +1,116 @@
 // hello-service: a minimal Hydra service that registers itself, publishes its routes and a log
-// entry, and stays present until SIGINT/SIGTERM.
+// entry, echoes every UMF message back to its sender, works through its own queue, and stays
+// present until SIGINT/SIGTERM.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
+#include "hydra/queue.hpp"
 
 namespace asio = boost::asio;
+using namespace std::chrono_literals;
 
 namespace {
+
+/// How often the consumer returns expired leases of its queue to the waiting list.
+constexpr auto kReclaimInterval = 5s;
+
+/// Sends the echo reply to one message; failures are logged, never thrown.
+asio::awaitable<void> reply(hydra::Hydra& hydra, hydra::umf::Message message) {
+  boost::json::object body;
+  body["echo"] = message.body();
+  body["from"] = "hello-service";
+  boost::json::object response;
+  response["body"] = std::move(body);
+  std::string failure;
+  try {
+    auto result = co_await hydra.send_reply_message(message, response);
+    if (!result.ok()) failure = result.reason;
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty())
+    std::cerr << "hello-service: reply to " << message.mid() << " failed: " << failure << std::endl;
+}
+
+/// Replies to every message with `{echo: <its body>, from: "hello-service"}`.
+void answer_messages(hydra::Hydra& hydra) {
+  hydra.on_message([&hydra](const hydra::umf::Message& message) {
+    asio::co_spawn(hydra.get_executor(), reply(hydra, message), asio::detached);
+  });
+}
+
+/// The state shared by the queue consumer and the code that stops it.
+struct Consumer {
+  std::unique_ptr<hydra::Queue> queue;
+  bool stopping = false;
+  bool done = false;
+  /// Cancelled when the consumer has finished, to wake whoever waits for it.
+  std::optional<asio::steady_timer> finished;
+};
+
+/// Takes items of the service's own queue (leased, so a crash hands them to another instance),
+/// logs and completes them, and reclaims expired leases every few seconds.
+asio::awaitable<void> consume(hydra::Hydra& hydra, std::shared_ptr<Consumer> state) {
+  const std::string service = hydra.service_name();
+  auto next_reclaim = std::chrono::steady_clock::now();
+  bool failed = false;
+  while (!state->stopping) {
+    try {
+      if (std::chrono::steady_clock::now() >= next_reclaim) {
+        next_reclaim = std::chrono::steady_clock::now() + kReclaimInterval;
+        auto moved = co_await state->queue->reclaim_expired(service, hydra::LeaseOptions{});
+        if (moved)
+          std::cerr << "hello-service: reclaimed " << moved << " expired queue item(s)"
+                    << std::endl;
+        if (state->stopping) break;
+      }
+      auto item = co_await state->queue->wait_queued_message(service, 1s, hydra::LeaseOptions{});
+      if (!item || state->stopping) continue;
+      std::cerr << "hello-service queue item " << item->message.mid() << " "
+                << item->message.to_short_json() << std::endl;
+      if (!co_await state->queue->mark_queue_message(*item, true))
+        std::cerr << "hello-service: queue item " << item->message.mid()
+                  << " was no longer in progress" << std::endl;
+    } catch (const std::exception& e) {
+      // Stopping ends the blocking wait with an error; anything else is retried after a pause.
+      if (state->stopping) break;
+      std::cerr << "hello-service: queue: " << e.what() << std::endl;
+      failed = true;
+    }
+    if (failed) {
+      failed = false;
+      asio::steady_timer pause(hydra.get_executor(), 1s);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }
+}
+
+/// Ends the consumer: its blocking wait is cut short by destroying the queue (which stops the
+/// queue's own connection), then this waits until the loop has returned.
+asio::awaitable<void> stop_consumer(const std::shared_ptr<Consumer>& state) {
+  state->stopping = true;
+  state->queue.reset();
+  if (state->done) co_return;
+  boost::system::error_code ec;
+  co_await state->finished->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
 
 asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path) {
   co_await hydra.init_from_file(config_path);
@@ -28,15 +121,34 @@ asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path)
   routes.emplace_back("[post]/v1/hello/echo");
   routes.emplace_back("[get]/v1/hello/slow");
   co_await hydra.register_routes(std::move(routes));
+  answer_messages(hydra);
+
+  auto executor = co_await asio::this_coro::executor;
+  auto consumer = std::make_shared<Consumer>();
+  consumer->queue = std::make_unique<hydra::Queue>(hydra);
+  consumer->finished.emplace(executor, asio::steady_timer::time_point::max());
+  asio::co_spawn(executor, consume(hydra, consumer), [consumer](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << "hello-service: queue consumer ended: " << ex.what() << std::endl;
+      }
+    }
+    consumer->done = true;
+    consumer->finished->cancel();
+  });
+
   hydra.send_to_health_log("info", "hello-service started");
   // Tests and scripts wait for this line, so it is flushed at once.
   std::cout << "hello-service ready " << info.service_name << " " << hydra.instance_id() << " "
             << info.service_ip << ":" << info.service_port << std::endl;
 
-  auto executor = co_await asio::this_coro::executor;
   asio::signal_set signals(executor, SIGINT, SIGTERM);
   int sig = co_await signals.async_wait(asio::use_awaitable);
   std::cerr << "hello-service: signal " << sig << ", shutting down" << std::endl;
+  // No item is taken once shutdown begins; one being handled is finished first.
+  co_await stop_consumer(consumer);
   // shutdown() deletes the presence key at once, so callers stop routing here immediately.
   co_await hydra.shutdown();
   std::cout << "hello-service stopped" << std::endl;
