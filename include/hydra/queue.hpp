@@ -52,7 +52,11 @@ struct LeaseOptions {
 class Queue {
  public:
   explicit Queue(Hydra& hydra);
+  /// Stops a pending blocking wait (it fails with `errc::stopped`).
   ~Queue();
+  /// Ends a pending `wait_queued_message` at once with `errc::stopped` (e.g. on SIGTERM); later
+  /// blocking waits fail the same way. Non-blocking calls keep working.
+  void stop();
 
   /// Node's queueMessage: validates the UMF (400 `UMF message requires "to", "from" and "body"
   /// fields`), parses `to` (400 with the route error) and LPUSHes the short form to

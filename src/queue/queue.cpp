@@ -160,7 +160,10 @@ struct Queue::Impl {
     return service.empty() ? hydra.service_name() : service;
   }
 
+  bool stopped = false;
+
   redis::Connection& blocking_connection() {
+    if (stopped) throw Error(errc::stopped, "queue stopped: no more blocking waits");
     if (!blocking) {
       blocking = std::make_unique<redis::Connection>(hydra.get_executor(), hydra.config().redis);
       blocking->start();
@@ -195,6 +198,11 @@ struct Queue::Impl {
 };
 
 Queue::Queue(Hydra& hydra) : impl_(std::make_shared<Impl>(hydra)) {}
+
+void Queue::stop() {
+  impl_->stopped = true;
+  if (impl_->blocking) impl_->blocking->stop();
+}
 
 Queue::~Queue() {
   // Ends a pending blocking wait at once (it fails with errc::stopped) instead of leaving it

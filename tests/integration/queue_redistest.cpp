@@ -407,3 +407,46 @@ TEST(QueueRedis, MalformedItemsDoNotBreakConsumers) {
   EXPECT_EQ(arr->raw, "[1,2]");
   EXPECT_TRUE(w.mark(*arr, true));
 }
+
+namespace {
+
+TEST(QueueStop, EndsAPendingBlockingWaitAtOnce) {
+  hydra::test::RedisServer server;
+  boost::asio::io_context io;
+  hydra::Hydra h(io.get_executor());
+  hydra::test::run_on(io, [&]() -> boost::asio::awaitable<void> {
+    co_await h.init(hydra::test::service_document(server, "stopper"));
+  });
+  hydra::Queue queue(h);
+  std::optional<std::error_code> outcome;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        try {
+          co_await queue.wait_queued_message("stopper", std::chrono::seconds(30));
+          outcome = std::error_code{};
+        } catch (const hydra::Error& e) {
+          outcome = e.code();
+        }
+      },
+      boost::asio::detached);
+  hydra::test::pump(io, std::chrono::milliseconds(200));
+  EXPECT_FALSE(outcome);
+  auto start = std::chrono::steady_clock::now();
+  queue.stop();
+  while (!outcome && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(*outcome, hydra::errc::stopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_THROW(hydra::test::run_on(io,
+                                   [&]() -> boost::asio::awaitable<void> {
+                                     co_await queue.wait_queued_message("stopper",
+                                                                        std::chrono::seconds(1));
+                                   }),
+               hydra::Error);
+  hydra::test::run_on(io, [&]() -> boost::asio::awaitable<void> { co_await h.shutdown(); });
+}
+
+}  // namespace
