@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
-# Runs the benchmarks (discovery latency and idle RSS, hydra-cpp beside Node Hydra 1.9.3) after
-# set-up has installed and built everything. Usage: [BUILD_DIR=dir] scripts/bench.sh
+# Runs every benchmark (<build>/bench/*_bench: discovery latency and idle RSS, messaging and
+# queues), hydra-cpp beside Node Hydra 1.9.3, after set-up has installed and built everything.
+# Usage: [BUILD_DIR=dir] scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/setup.sh "$BUILD_DIR"
-# The benchmark starts its own private redis-server and Node peers; nothing else is touched.
-exec "$BUILD_DIR/bench/discovery_bench"
+# Each benchmark starts its own private redis-server and Node peers; nothing else is touched.
+shopt -s nullglob
+benches=("$BUILD_DIR"/bench/*_bench)
+if [ ${#benches[@]} -eq 0 ]; then
+  echo "no benchmarks in $BUILD_DIR/bench" >&2
+  exit 1
+fi
+status=0
+for bench in "${benches[@]}"; do
+  [ -x "$bench" ] || continue
+  echo "== $(basename "$bench")"
+  if ! "$bench"; then
+    echo "== $(basename "$bench") FAILED" >&2
+    status=1
+  fi
+  echo
+done
+exit $status

@@ -85,7 +85,8 @@ asio::awaitable<void> consume(hydra::Hydra& hydra, std::shared_ptr<Consumer> sta
       if (!item || state->stopping) continue;
       std::cerr << "hello-service queue item " << item->message.mid() << " "
                 << item->message.to_short_json() << std::endl;
-      if (!co_await state->queue->mark_queue_message(*item, true))
+      bool marked = co_await state->queue->mark_queue_message(*item, true, "done");
+      if (!marked)
         std::cerr << "hello-service: queue item " << item->message.mid()
                   << " was no longer in progress" << std::endl;
     } catch (const std::exception& e) {

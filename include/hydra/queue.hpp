@@ -81,7 +81,12 @@ class Queue {
   /// mqincomplete. Releases the lease if there was one. Returns false when the item was no longer
   /// in progress (e.g. its lease expired and it was redelivered).
   boost::asio::awaitable<bool> mark_queue_message(const QueuedMessage& item, bool completed,
-                                                  std::string reason = {});
+                                                  std::string reason);
+  /// The same with Node's default reason. (An overload rather than a default argument: g++ 12
+  /// has generated invalid code for default-argument temporaries in co_await expressions.)
+  boost::asio::awaitable<bool> mark_queue_message(const QueuedMessage& item, bool completed) {
+    return mark_queue_message(item, completed, std::string());
+  }
 
   /// Extends the lease of an item being processed.
   boost::asio::awaitable<bool> extend_lease(QueuedMessage& item, std::chrono::milliseconds lease);

@@ -1,0 +1,1219 @@
+// messaging_bench: message round trips (request → echo reply) and work-queue throughput,
+// hydra-cpp side by side with Node Hydra 1.9.3 and with a bare hiredis client doing the same Redis
+// operations, all against one private Redis.
+//
+// Prints tables and a final `BENCH_JSON {...}` line. Exits non-zero when a message or queue item
+// is lost, duplicated or left behind, on any side, so a broken path cannot look fast.
+//
+// `messaging_bench --echo <redis-url> <service>` runs the C++ echo service used by the round-trip
+// measurement (the benchmark starts it as a child process of its own).
+#include <hiredis/hiredis.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "hydra/error.hpp"
+#include "hydra/hydra.hpp"
+#include "hydra/json.hpp"
+#include "hydra/queue.hpp"
+#include "hydra/umf.hpp"
+#include "support/async.hpp"
+#include "support/hydra_fixture.hpp"
+#include "support/node_peer.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr long kCppMessages = 20000;
+constexpr long kNodeMessages = 5000;
+constexpr long kBareMessages = 20000;
+constexpr long kCppWarmup = 500;
+constexpr long kCppQueueItems = 20000;
+constexpr long kNodeQueueItems = 5000;
+constexpr long kBareQueueItems = 20000;
+constexpr int kManyMessages = 100;
+constexpr int kManyQueue = 16;
+constexpr auto kRequestTimeout = 10s;
+constexpr auto kBlockingWait = 250ms;
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what);
+}
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Nearest-rank percentile, the definition peer.js uses.
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto idx = static_cast<long>(std::ceil(p / 100.0 * static_cast<double>(sorted.size()))) - 1;
+  idx = std::clamp<long>(idx, 0, static_cast<long>(sorted.size()) - 1);
+  return sorted[static_cast<std::size_t>(idx)];
+}
+
+double r3(double x) {
+  return std::round(x * 1000.0) / 1000.0;
+}
+
+std::string fmt(double v, int decimals = 3) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// CPU time (user + system) of a process in seconds, from /proc/<pid>/stat.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  // After the command name: state is field 3; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU time of the calling thread (the C++ client runs on it).
+double thread_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string cpu_model() {
+  std::ifstream info("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(info, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+std::string info_field(const hydra::test::RedisServer& server, const std::string& name) {
+  std::istringstream info(server.cli({"INFO", "server"}));
+  std::string line;
+  while (std::getline(info, line)) {
+    if (line.rfind(name + ":", 0) == 0) {
+      auto v = line.substr(name.size() + 1);
+      if (!v.empty() && v.back() == '\r') v.pop_back();
+      return v;
+    }
+  }
+  return "unknown";
+}
+
+// CPU spent by each process of a measurement, per message (µs).
+struct CpuShare {
+  double client_us = 0, server_us = 0, redis_us = 0;
+};
+
+json::object to_json(const CpuShare& c) {
+  return {{"client_us_per_msg", r3(c.client_us)},
+          {"server_us_per_msg", r3(c.server_us)},
+          {"redis_us_per_msg", r3(c.redis_us)}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The C++ echo service (child process mode)
+// ---------------------------------------------------------------------------------------------
+
+json::object echo_response(const hydra::umf::Message& m) {
+  json::object echoed;
+  echoed["echoed"] = m.body();
+  json::object response;
+  response["body"] = std::move(echoed);
+  return response;
+}
+
+bool wants_echo(const hydra::umf::Message& m) {
+  const auto* body = m.body().if_object();
+  if (!body) return false;
+  const auto* echo = body->if_contains("echo");
+  return echo && echo->is_bool() && echo->get_bool();
+}
+
+asio::awaitable<void> send_echo(hydra::Hydra& h, hydra::umf::Message m) {
+  auto response = echo_response(m);
+  auto r = co_await h.send_reply_message(m, response);
+  if (!r.ok()) std::cerr << "echo: reply failed: " << r.reason << std::endl;
+}
+
+asio::awaitable<void> serve_echo(hydra::Hydra& h, json::value doc) {
+  co_await h.init(std::move(doc));
+  co_await h.register_service();
+  std::cout << "ECHO-READY " << h.instance_id() << std::endl;
+  auto executor = co_await asio::this_coro::executor;
+  asio::signal_set signals(executor, SIGINT, SIGTERM);
+  co_await signals.async_wait(asio::use_awaitable);
+  co_await h.shutdown();
+}
+
+int run_echo(const std::string& url, const std::string& service) {
+  asio::io_context io(1);
+  hydra::Hydra h(io.get_executor());
+  h.on_log([](const json::object& entry) {
+    const auto* type = entry.if_contains("type");
+    if (type && type->is_string() && type->get_string() == "error")
+      std::cerr << "echo: " << hydra::json::stringify(entry) << std::endl;
+  });
+  h.on_message([&](const hydra::umf::Message& m) {
+    if (wants_echo(m)) asio::co_spawn(io, send_echo(h, m), asio::detached);
+  });
+  json::object redis{{"url", url}};
+  json::object cfg{
+      {"serviceName", service}, {"serviceIP", "127.0.0.1"}, {"servicePort", 0},
+      {"serviceType", "bench"}, {"serviceDescription", ""}, {"serviceVersion", "1.0.0"},
+      {"redis", redis}};
+  int status = 0;
+  asio::co_spawn(io, serve_echo(h, json::object{{"hydra", cfg}}), [&](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << "echo: " << ex.what() << std::endl;
+      }
+      status = 1;
+    }
+    io.stop();
+  });
+  io.run();
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running coroutine workers on the client's io_context
+// ---------------------------------------------------------------------------------------------
+
+// Spawns `n` workers made by `make(w)` and runs `io` until all have finished; returns when the
+// last one finished. Rethrows the first failure.
+template <class Make>
+Clock::time_point run_workers(asio::io_context& io, int n, Make make,
+                              std::chrono::seconds limit = 120s) {
+  int left = n;
+  std::exception_ptr error;
+  Clock::time_point end{};
+  for (int w = 0; w < n; ++w) {
+    asio::co_spawn(io, make(w), [&](std::exception_ptr e) {
+      if (e && !error) error = e;
+      if (--left == 0) end = Clock::now();
+    });
+  }
+  auto deadline = Clock::now() + limit;
+  while (left > 0 && Clock::now() < deadline) {
+    io.run_for(5ms);
+    if (io.stopped()) io.restart();
+  }
+  if (left > 0) fail("workers did not finish in time");
+  if (error) std::rethrow_exception(error);
+  return end;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message round trips
+// ---------------------------------------------------------------------------------------------
+
+struct RoundTripStats {
+  long count = 0;
+  int inflight = 0;
+  double seconds = 0, per_second = 0, p50_ms = 0, p99_ms = 0, max_ms = 0;
+  long lost = 0, mismatched = 0;
+  CpuShare cpu;
+  bool measured = false;
+};
+
+json::object to_json(const RoundTripStats& s) {
+  return {{"count", s.count},           {"inflight", s.inflight},
+          {"seconds", r3(s.seconds)},   {"per_second", r3(s.per_second)},
+          {"p50_ms", r3(s.p50_ms)},     {"p99_ms", r3(s.p99_ms)},
+          {"max_ms", r3(s.max_ms)},     {"lost", s.lost},
+          {"mismatched", s.mismatched}, {"cpu", to_json(s.cpu)}};
+}
+
+RoundTripStats summarize(long count, int inflight, double seconds, std::vector<double> samples) {
+  RoundTripStats s;
+  s.count = count;
+  s.inflight = inflight;
+  s.seconds = seconds;
+  std::sort(samples.begin(), samples.end());
+  s.per_second = static_cast<double>(samples.size()) / seconds;
+  s.p50_ms = percentile(samples, 50);
+  s.p99_ms = percentile(samples, 99);
+  s.max_ms = samples.empty() ? 0 : samples.back();
+  s.lost = count - static_cast<long>(samples.size());
+  s.measured = true;
+  return s;
+}
+
+struct RoundTripRun {
+  std::string to;
+  long count = 0;
+  long next = 0;
+  long lost = 0;
+  long mismatched = 0;
+  std::vector<double> samples;
+};
+
+json::object echo_request(const std::string& to, long n) {
+  json::object body;
+  body["echo"] = true;
+  body["n"] = n;
+  json::object m;
+  m["to"] = to;
+  m["body"] = std::move(body);
+  return m;
+}
+
+// The `n` the echo sent back, or -1.
+long echoed_n(const hydra::umf::Message& reply) {
+  const auto* body = reply.body().if_object();
+  const auto* echoed = body ? body->if_contains("echoed") : nullptr;
+  const auto* inner = echoed ? echoed->if_object() : nullptr;
+  const auto* n = inner ? inner->if_contains("n") : nullptr;
+  return n && n->is_int64() ? static_cast<long>(n->get_int64()) : -1;
+}
+
+asio::awaitable<void> round_trip_worker(hydra::Hydra& h, RoundTripRun& run) {
+  while (run.next < run.count) {
+    long n = run.next++;
+    auto message = hydra::umf::Message::create(echo_request(run.to, n));
+    auto t0 = Clock::now();
+    try {
+      auto reply = co_await h.request(std::move(message), kRequestTimeout);
+      auto t1 = Clock::now();
+      if (echoed_n(reply) != n) {
+        ++run.mismatched;
+      } else {
+        run.samples.push_back(ms_between(t0, t1));
+      }
+    } catch (const hydra::Error& e) {
+      ++run.lost;
+      std::cerr << "request failed: " << e.what() << std::endl;
+    }
+  }
+}
+
+// Until the first echo comes back (the echo side may not see this client's presence yet).
+asio::awaitable<bool> warm_up(hydra::Hydra& h, std::string to) {
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    try {
+      co_await h.request(hydra::umf::Message::create(echo_request(to, attempt)), 250ms);
+      co_return true;
+    } catch (const hydra::Error&) {
+    }
+  }
+  co_return false;
+}
+
+RoundTripStats cpp_round_trips(asio::io_context& io, hydra::Hydra& client, const std::string& to,
+                               long count, int inflight, pid_t server_pid, pid_t redis_pid) {
+  RoundTripRun run;
+  run.to = to;
+  run.count = count;
+  run.samples.reserve(static_cast<std::size_t>(count));
+  double client0 = thread_cpu_seconds(), server0 = process_cpu_seconds(server_pid),
+         redis0 = process_cpu_seconds(redis_pid);
+  auto start = Clock::now();
+  auto end = run_workers(io, inflight, [&](int) { return round_trip_worker(client, run); });
+  double client1 = thread_cpu_seconds(), server1 = process_cpu_seconds(server_pid),
+         redis1 = process_cpu_seconds(redis_pid);
+  auto s = summarize(count, inflight, seconds_between(start, end), std::move(run.samples));
+  s.lost = run.lost;
+  s.mismatched = run.mismatched;
+  auto per = [&](double a, double b) { return (b - a) * 1e6 / static_cast<double>(count); };
+  s.cpu = {per(client0, client1), per(server0, server1), per(redis0, redis1)};
+  if (run.lost || run.mismatched || client.pending_requests() != 0)
+    fail("C++ round trips: " + std::to_string(run.lost) + " lost, " +
+         std::to_string(run.mismatched) + " mismatched, " +
+         std::to_string(client.pending_requests()) + " still pending");
+  return s;
+}
+
+// Returns the value of the `RESULT` line of a peer.js run; throws with the output otherwise.
+json::object node_result(const std::string& redis_url, std::vector<std::string> args,
+                         std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv{"node", "peer.js"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto [status, out] = hydra::test::run_command(argv, {{"HYDRA_TEST_REDIS_URL", redis_url}},
+                                                timeout, HYDRA_NODE_DIR);
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("RESULT ", 0) == 0) return json::parse(line.substr(7)).as_object();
+  }
+  throw std::runtime_error("node peer.js " + args.front() + " failed (status " +
+                           std::to_string(status) + "): " + out);
+}
+
+double num(const json::object& o, const char* key) {
+  return o.at(key).to_number<double>();
+}
+
+RoundTripStats node_round_trips(const std::string& redis_url, const std::string& target, long count,
+                                int inflight, pid_t server_pid, pid_t redis_pid) {
+  double server0 = process_cpu_seconds(server_pid), redis0 = process_cpu_seconds(redis_pid);
+  auto r = node_result(redis_url,
+                       {"bench-messaging", target, std::to_string(count), std::to_string(inflight)},
+                       180s);
+  double server1 = process_cpu_seconds(server_pid), redis1 = process_cpu_seconds(redis_pid);
+  RoundTripStats s;
+  s.count = count;
+  s.inflight = inflight;
+  s.seconds = num(r, "seconds");
+  s.per_second = num(r, "per_second");
+  s.p50_ms = num(r, "p50_ms");
+  s.p99_ms = num(r, "p99_ms");
+  s.max_ms = num(r, "max_ms");
+  s.lost = static_cast<long>(num(r, "lost") + num(r, "send_errors"));
+  s.mismatched = 0;
+  s.measured = true;
+  // The Node client's own CPU is not visible from here (its process has exited); the server's
+  // and Redis's include the peer's start-up and warm-up, so they are upper bounds.
+  auto per = [&](double a, double b) { return (b - a) * 1e6 / static_cast<double>(count); };
+  s.cpu = {0, per(server0, server1), per(redis0, redis1)};
+  if (s.lost) fail("Node round trips to " + target + ": " + std::to_string(s.lost) + " lost");
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bare hiredis ceiling
+// ---------------------------------------------------------------------------------------------
+
+struct RedisCtx {
+  redisContext* c = nullptr;
+  RedisCtx(const std::string& host, int port) {
+    c = redisConnect(host.c_str(), port);
+    if (!c || c->err) fail(std::string("hiredis connect: ") + (c ? c->errstr : "out of memory"));
+  }
+  ~RedisCtx() {
+    if (c) redisFree(c);
+  }
+  RedisCtx(const RedisCtx&) = delete;
+  RedisCtx& operator=(const RedisCtx&) = delete;
+  redisReply* get() {
+    void* r = nullptr;
+    if (redisGetReply(c, &r) != REDIS_OK || !r) fail(std::string("hiredis: ") + c->errstr);
+    return static_cast<redisReply*>(r);
+  }
+  // A reply already read into the client's buffer, or nullptr (never blocks).
+  redisReply* buffered() {
+    void* r = nullptr;
+    if (redisReaderGetReply(c->reader, &r) != REDIS_OK) fail("hiredis: protocol error");
+    return static_cast<redisReply*>(r);
+  }
+  void flush() {
+    int done = 0;
+    while (!done) {
+      if (redisBufferWrite(c, &done) != REDIS_OK) fail(std::string("hiredis: ") + c->errstr);
+    }
+  }
+  void command_ok(const char* format, const char* arg) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, format, arg));
+    if (!r || r->type == REDIS_REPLY_ERROR) fail(std::string("hiredis command failed: ") + format);
+    freeReplyObject(r);
+  }
+};
+
+struct Guard {
+  redisReply* r;
+  ~Guard() { freeReplyObject(r); }
+};
+
+// A payload of `size` bytes starting with the decimal index and a colon.
+std::string indexed_payload(long i, std::size_t size) {
+  std::string p = std::to_string(i) + ":";
+  if (p.size() < size) p.append(size - p.size(), 'x');
+  return p;
+}
+
+long payload_index(const char* s, std::size_t len) {
+  long v = 0;
+  std::size_t i = 0;
+  for (; i < len && s[i] >= '0' && s[i] <= '9'; ++i)
+    v = v * 10 + (s[i] - '0');
+  return i < len && s[i] == ':' ? v : -1;
+}
+
+// The echo side of the bare round trip: every message on bare:srv is republished to bare:cli,
+// pipelined (all messages already read go out together), until "stop".
+void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready) {
+  RedisCtx sub(host, port), pub(host, port);
+  sub.command_ok("SUBSCRIBE %s", "bare:srv");
+  ready = true;
+  std::vector<redisReply*> batch;
+  for (bool stop = false; !stop;) {
+    batch.clear();
+    batch.push_back(sub.get());
+    while (auto* more = sub.buffered())
+      batch.push_back(more);
+    long published = 0;
+    for (auto* m : batch) {
+      if (m->type == REDIS_REPLY_ARRAY && m->elements == 3) {
+        const auto* payload = m->element[2];
+        if (std::string_view(payload->str, payload->len) == "stop") {
+          stop = true;
+        } else {
+          redisAppendCommand(pub.c, "PUBLISH bare:cli %b", payload->str, payload->len);
+          ++published;
+        }
+      }
+      freeReplyObject(m);
+    }
+    for (long i = 0; i < published; ++i)
+      Guard{pub.get()};
+  }
+}
+
+void bare_echo_thread(const std::string& host, int port, std::atomic<bool>& ready) {
+  try {
+    bare_echo_loop(host, port, ready);
+  } catch (const std::exception& e) {
+    std::cerr << "bare echo: " << e.what() << std::endl;
+    std::_Exit(1);
+  }
+}
+
+RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long count, int inflight,
+                                std::size_t payload_size) {
+  std::atomic<bool> ready{false};
+  std::thread echo(bare_echo_thread, server.host(), static_cast<int>(server.port()),
+                   std::ref(ready));
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{echo};
+  RedisCtx sub(server.host(), server.port()), pub(server.host(), server.port());
+  sub.command_ok("SUBSCRIBE %s", "bare:cli");
+  while (!ready)
+    std::this_thread::sleep_for(1ms);
+
+  std::vector<Clock::time_point> sent_at(static_cast<std::size_t>(count));
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(count));
+  std::vector<std::string> payloads;
+  payloads.reserve(static_cast<std::size_t>(count));
+  for (long i = 0; i < count; ++i)
+    payloads.push_back(indexed_payload(i, payload_size));
+  long sent = 0, received = 0, mismatched = 0;
+  auto start = Clock::now();
+  Clock::time_point end = start;
+  while (received < count) {
+    while (sent < count && sent - received < inflight) {
+      const auto& p = payloads[static_cast<std::size_t>(sent)];
+      sent_at[static_cast<std::size_t>(sent)] = Clock::now();
+      redisAppendCommand(pub.c, "PUBLISH bare:srv %b", p.data(), p.size());
+      ++sent;
+    }
+    pub.flush();
+    long got = 0;
+    for (auto* m = sub.get(); m; m = sub.buffered()) {
+      Guard g{m};
+      auto now = Clock::now();
+      ++got;
+      if (m->type != REDIS_REPLY_ARRAY || m->elements != 3) {
+        ++mismatched;
+        continue;
+      }
+      long i = payload_index(m->element[2]->str, m->element[2]->len);
+      if (i < 0 || i >= count) {
+        ++mismatched;
+        continue;
+      }
+      samples.push_back(ms_between(sent_at[static_cast<std::size_t>(i)], now));
+      end = now;
+    }
+    received += got;
+    // Redis answered each of these PUBLISHes before their echoes could come back.
+    for (long i = 0; i < got; ++i)
+      Guard{pub.get()};
+  }
+  redisAppendCommand(pub.c, "PUBLISH bare:srv stop");
+  Guard{pub.get()};
+  auto s = summarize(count, inflight, seconds_between(start, end), std::move(samples));
+  s.mismatched = mismatched;
+  if (mismatched || s.lost) fail("bare round trips lost or garbled messages");
+  return s;
+}
+
+struct QueueStats3 {
+  long count = 0;
+  int inflight = 0;
+  double enqueue = 0, drain = 0, e2e = 0, e2e_blocking = 0;
+  long missing = 0, duplicates = 0, foreign = 0, unmarked = 0;
+  long inprogress_left = 0, received_left = 0, incomplete_left = 0;
+  // C++ only: CPU per item (µs) of the client thread and of Redis, per phase.
+  CpuShare enqueue_cpu, drain_cpu, e2e_cpu;
+  bool has_cpu = false;
+};
+
+json::object to_json(const QueueStats3& s) {
+  json::object o{{"count", s.count},
+                 {"inflight", s.inflight},
+                 {"enqueue_per_s", r3(s.enqueue)},
+                 {"drain_per_s", r3(s.drain)},
+                 {"e2e_per_s", r3(s.e2e)},
+                 {"missing", s.missing},
+                 {"duplicates", s.duplicates},
+                 {"foreign", s.foreign},
+                 {"inprogress_left", s.inprogress_left},
+                 {"received_left", s.received_left},
+                 {"incomplete_left", s.incomplete_left}};
+  if (s.e2e_blocking > 0) o["e2e_blocking_per_s"] = r3(s.e2e_blocking);
+  if (s.has_cpu) {
+    auto cpu = [](const CpuShare& c) {
+      return json::object{{"client_us_per_item", r3(c.client_us)},
+                          {"redis_us_per_item", r3(c.redis_us)}};
+    };
+    o["cpu"] = {
+        {"enqueue", cpu(s.enqueue_cpu)}, {"drain", cpu(s.drain_cpu)}, {"e2e", cpu(s.e2e_cpu)}};
+  }
+  return o;
+}
+
+// LPUSH `count` items `depth` at a time; returns the seconds taken.
+double bare_enqueue(RedisCtx& r, const char* key, const std::vector<std::string>& items, long from,
+                    long count, int depth) {
+  auto start = Clock::now();
+  for (long i = from; i < from + count;) {
+    long n = std::min<long>(depth, from + count - i);
+    for (long k = 0; k < n; ++k) {
+      const auto& p = items[static_cast<std::size_t>(i + k)];
+      redisAppendCommand(r.c, "LPUSH %s %b", key, p.data(), p.size());
+    }
+    for (long k = 0; k < n; ++k)
+      Guard{r.get()};
+    i += n;
+  }
+  return seconds_between(start, Clock::now());
+}
+
+// RPOPLPUSH `depth` at a time, then LREM those exact strings from the in-progress list, until
+// `count` items were taken (`stop_when_empty`: until a whole batch came back empty). Marks each
+// index in `seen`; returns how many were taken.
+long bare_take(RedisCtx& r, const char* key, const char* progress, long count, int depth,
+               bool stop_when_empty, std::vector<char>& seen, long& duplicates,
+               Clock::time_point& last) {
+  long taken = 0;
+  std::vector<std::string> values;
+  while (taken < count) {
+    for (int k = 0; k < depth; ++k)
+      redisAppendCommand(r.c, "RPOPLPUSH %s %s", key, progress);
+    values.clear();
+    for (int k = 0; k < depth; ++k) {
+      Guard g{r.get()};
+      if (g.r->type == REDIS_REPLY_STRING) values.emplace_back(g.r->str, g.r->len);
+    }
+    for (const auto& v : values)
+      redisAppendCommand(r.c, "LREM %s -1 %b", progress, v.data(), v.size());
+    for (std::size_t k = 0; k < values.size(); ++k)
+      Guard{r.get()};
+    for (const auto& v : values) {
+      long i = payload_index(v.data(), v.size());
+      if (i >= 0 && i < static_cast<long>(seen.size())) {
+        if (seen[static_cast<std::size_t>(i)]) ++duplicates;
+        seen[static_cast<std::size_t>(i)] = 1;
+      }
+    }
+    taken += static_cast<long>(values.size());
+    if (!values.empty()) last = Clock::now();
+    if (values.empty()) {
+      if (stop_when_empty) break;
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  return taken;
+}
+
+long llen(RedisCtx& r, const char* key) {
+  auto* reply = static_cast<redisReply*>(redisCommand(r.c, "LLEN %s", key));
+  Guard g{reply};
+  if (!reply || reply->type != REDIS_REPLY_INTEGER) fail("LLEN failed");
+  return static_cast<long>(reply->integer);
+}
+
+QueueStats3 bare_queue(const hydra::test::RedisServer& server, long count, int depth,
+                       std::size_t payload_size) {
+  const char* key = "bare:mqrecieved";
+  const char* progress = "bare:mqinprogress";
+  RedisCtx r(server.host(), server.port());
+  std::vector<std::string> items;
+  items.reserve(static_cast<std::size_t>(2 * count));
+  for (long i = 0; i < 2 * count; ++i)
+    items.push_back(indexed_payload(i, payload_size));
+  QueueStats3 s;
+  s.count = count;
+  s.inflight = depth;
+
+  s.enqueue = static_cast<double>(count) / bare_enqueue(r, key, items, 0, count, depth);
+  std::vector<char> seen(static_cast<std::size_t>(2 * count));
+  Clock::time_point last{};
+  auto start = Clock::now();
+  long drained = bare_take(r, key, progress, count, depth, true, seen, s.duplicates, last);
+  s.drain = static_cast<double>(drained) / seconds_between(start, last);
+
+  // End to end: a producer thread on its own connection while this thread consumes.
+  start = Clock::now();
+  std::thread producer([&] {
+    RedisCtx p(server.host(), server.port());
+    bare_enqueue(p, key, items, count, count, depth);
+  });
+  long consumed = bare_take(r, key, progress, count, depth, false, seen, s.duplicates, last);
+  producer.join();
+  s.e2e = static_cast<double>(consumed) / seconds_between(start, last);
+  s.missing = 2 * count - static_cast<long>(std::count(seen.begin(), seen.end(), 1));
+  s.inprogress_left = llen(r, progress);
+  s.received_left = llen(r, key);
+  if (s.missing || s.duplicates || s.inprogress_left || s.received_left)
+    fail("bare queue run lost, duplicated or left items");
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues with hydra::Queue
+// ---------------------------------------------------------------------------------------------
+
+struct QueueRun {
+  hydra::Queue& queue;
+  std::string service, to, from, phase;
+  long count = 0;
+  long next = 0;      // producers' next index
+  long consumed = 0;  // items taken and marked
+  std::vector<char> seen;
+  long duplicates = 0, foreign = 0, unmarked = 0;
+  Clock::time_point last{};
+};
+
+json::object queue_item(const QueueRun& run, long n) {
+  json::object body;
+  body["phase"] = run.phase;
+  body["n"] = n;
+  json::object m;
+  m["to"] = run.to;
+  m["from"] = run.from;
+  m["body"] = std::move(body);
+  return m;
+}
+
+void note_item(QueueRun& run, const hydra::QueuedMessage& item) {
+  const auto* body = item.message.body().if_object();
+  const auto* phase = body ? body->if_contains("phase") : nullptr;
+  const auto* n = body ? body->if_contains("n") : nullptr;
+  if (!phase || !phase->is_string() || phase->get_string() != run.phase || !n || !n->is_int64() ||
+      n->get_int64() < 0 || n->get_int64() >= run.count) {
+    ++run.foreign;
+    return;
+  }
+  auto& slot = run.seen[static_cast<std::size_t>(n->get_int64())];
+  if (slot) ++run.duplicates;
+  slot = 1;
+}
+
+asio::awaitable<void> producer(QueueRun& run) {
+  while (run.next < run.count) {
+    long n = run.next++;
+    auto r = co_await run.queue.queue_message(queue_item(run, n));
+    if (!r.ok()) fail("queue_message: " + r.reason);
+  }
+}
+
+asio::awaitable<bool> finish(QueueRun& run, hydra::Queue& queue, const hydra::QueuedMessage& item) {
+  note_item(run, item);
+  // A named reason and a plain statement: g++ 12 miscompiles the defaulted temporary argument
+  // when the co_await sits inside a condition.
+  std::string reason;
+  bool marked = co_await queue.mark_queue_message(item, true, std::move(reason));
+  if (!marked) ++run.unmarked;
+  ++run.consumed;
+  run.last = Clock::now();
+  co_return true;
+}
+
+// Takes and marks until the queue is empty.
+asio::awaitable<void> drainer(QueueRun& run) {
+  for (;;) {
+    auto item = co_await run.queue.get_queued_message(run.service);
+    if (!item) co_return;
+    co_await finish(run, run.queue, *item);
+  }
+}
+
+// Takes and marks until `count` items were consumed; polls again after 1 ms when empty (as the
+// Node peer does).
+asio::awaitable<void> polling_consumer(QueueRun& run) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (run.consumed < run.count) {
+    auto item = co_await run.queue.get_queued_message(run.service);
+    if (!item) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(asio::use_awaitable);
+      continue;
+    }
+    co_await finish(run, run.queue, *item);
+  }
+}
+
+// BRPOPLPUSH on the queue object's own connection, so each consumer has one.
+asio::awaitable<void> blocking_consumer(QueueRun& run, hydra::Queue& own) {
+  while (run.consumed < run.count) {
+    auto item = co_await own.wait_queued_message(run.service, kBlockingWait);
+    if (!item) continue;
+    co_await finish(run, run.queue, *item);
+  }
+}
+
+asio::awaitable<void> open_blocking(hydra::Queue& q, std::string service) {
+  auto item = co_await q.wait_queued_message(std::move(service), 1ms);
+  if (item) fail("queue not empty");
+}
+
+asio::awaitable<hydra::QueueStats> queue_stats(hydra::Queue& q, std::string service) {
+  co_return co_await q.stats(std::move(service));
+}
+
+void check_run(const QueueRun& run, const char* what) {
+  long missing = run.count - static_cast<long>(std::count(run.seen.begin(), run.seen.end(), 1));
+  if (missing || run.duplicates || run.foreign || run.unmarked)
+    fail(std::string("C++ queue ") + what + ": " + std::to_string(missing) + " missing, " +
+         std::to_string(run.duplicates) + " duplicates, " + std::to_string(run.foreign) +
+         " foreign, " + std::to_string(run.unmarked) + " not in progress when marked");
+}
+
+// Measures the CPU the client thread and Redis spend between construction and `done()`.
+struct CpuMeter {
+  pid_t redis_pid;
+  double client0 = thread_cpu_seconds(), redis0 = process_cpu_seconds(redis_pid);
+  CpuShare done(long items) const {
+    auto n = static_cast<double>(items);
+    return {(thread_cpu_seconds() - client0) * 1e6 / n, 0,
+            (process_cpu_seconds(redis_pid) - redis0) * 1e6 / n};
+  }
+};
+
+QueueStats3 cpp_queue(asio::io_context& io, hydra::Hydra& h, long count, int inflight,
+                      bool blocking_works, pid_t redis_pid) {
+  hydra::Queue queue(h);
+  const std::string service = h.service_name();
+  const std::string from = h.instance_id() + "@" + service + ":/";
+  auto make_run = [&](const char* phase) {
+    return QueueRun{queue, service, service + ":/",
+                    from,  phase,   count,
+                    0,     0,       std::vector<char>(static_cast<std::size_t>(count))};
+  };
+  QueueStats3 s;
+  s.count = count;
+  s.inflight = inflight;
+
+  // Enqueue, then drain.
+  s.has_cpu = true;
+  auto drain = make_run("drain");
+  CpuMeter enqueue_meter{redis_pid};
+  auto start = Clock::now();
+  auto end = run_workers(io, inflight, [&](int) { return producer(drain); });
+  s.enqueue = static_cast<double>(count) / seconds_between(start, end);
+  s.enqueue_cpu = enqueue_meter.done(count);
+  CpuMeter drain_meter{redis_pid};
+  start = Clock::now();
+  run_workers(io, inflight, [&](int) { return drainer(drain); });
+  s.drain = static_cast<double>(drain.consumed) / seconds_between(start, drain.last);
+  s.drain_cpu = drain_meter.done(count);
+  check_run(drain, "drain");
+
+  // End to end, polling consumers.
+  auto e2e = make_run("e2e");
+  CpuMeter e2e_meter{redis_pid};
+  start = Clock::now();
+  run_workers(io, 2 * inflight,
+              [&](int w) { return w < inflight ? producer(e2e) : polling_consumer(e2e); });
+  s.e2e = static_cast<double>(e2e.consumed) / seconds_between(start, e2e.last);
+  s.e2e_cpu = e2e_meter.done(count);
+  check_run(e2e, "e2e");
+
+  // End to end, blocking consumers (one Queue, hence one blocking connection, each).
+  if (blocking_works) {
+    auto e2eb = make_run("e2e-blocking");
+    std::vector<std::unique_ptr<hydra::Queue>> own;
+    for (int i = 0; i < inflight; ++i)
+      own.push_back(std::make_unique<hydra::Queue>(h));
+    // Opens each blocking connection before the clock starts (the queue is empty here).
+    run_workers(io, inflight, [&](int w) { return open_blocking(*own[w], service); });
+    start = Clock::now();
+    run_workers(io, 2 * inflight, [&](int w) {
+      return w < inflight ? producer(e2eb) : blocking_consumer(e2eb, *own[w - inflight]);
+    });
+    s.e2e_blocking = static_cast<double>(e2eb.consumed) / seconds_between(start, e2eb.last);
+    check_run(e2eb, "e2e-blocking");
+  }
+
+  auto st = hydra::test::run_on(io, [&] { return queue_stats(queue, service); });
+  s.inprogress_left = st.in_progress;
+  s.received_left = st.received;
+  s.incomplete_left = st.incomplete;
+  if (st.in_progress || st.received || st.incomplete)
+    fail("C++ queue lists not empty after the run");
+  return s;
+}
+
+QueueStats3 node_queue(const std::string& redis_url, const std::string& service, long count,
+                       int inflight) {
+  auto r = node_result(
+      redis_url, {"bench-queue", service, std::to_string(count), std::to_string(inflight)}, 180s);
+  QueueStats3 s;
+  s.count = count;
+  s.inflight = inflight;
+  s.enqueue = num(r, "enqueue_per_s");
+  s.drain = num(r, "drain_per_s");
+  s.e2e = num(r, "e2e_per_s");
+  s.missing = static_cast<long>(num(r, "missing"));
+  s.duplicates = static_cast<long>(num(r, "duplicates"));
+  s.foreign = static_cast<long>(num(r, "foreign"));
+  s.inprogress_left = static_cast<long>(num(r, "inprogress_left"));
+  s.received_left = static_cast<long>(num(r, "received_left"));
+  s.incomplete_left = static_cast<long>(num(r, "incomplete_left"));
+  if (s.missing || s.duplicates || s.foreign || s.inprogress_left || s.received_left ||
+      s.incomplete_left)
+    fail("Node queue run lost, duplicated or left items: " + hydra::json::stringify(r));
+  return s;
+}
+
+// Whether wait_queued_message delivers an item at all here (it is optional for the e2e run).
+asio::awaitable<bool> probe_blocking(hydra::Hydra& h) {
+  hydra::Queue q(h);
+  QueueRun run{q, h.service_name(),    h.service_name() + ":/", "x", "probe", 1, 0,
+               0, std::vector<char>(1)};
+  auto r = co_await q.queue_message(queue_item(run, 0));
+  if (!r.ok()) co_return false;
+  auto item = co_await q.wait_queued_message(run.service, 1000ms);
+  if (!item) co_return false;
+  std::string reason;
+  bool marked = co_await q.mark_queue_message(*item, true, std::move(reason));
+  co_return marked;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up helpers
+// ---------------------------------------------------------------------------------------------
+
+asio::awaitable<void> start_service(hydra::Hydra& h, json::value doc) {
+  co_await h.init(std::move(doc));
+  co_await h.register_service();
+}
+
+asio::awaitable<void> stop_service(hydra::Hydra& h) {
+  co_await h.shutdown();
+}
+
+// Reads (and drops) a child's output in the background, so a chatty child never blocks on a full
+// pipe while the benchmark is busy elsewhere.
+struct OutputDrain {
+  hydra::test::Process& process;
+  std::atomic<bool> stop{false};
+  std::thread thread{[this] {
+    while (!stop)
+      process.read_line(100ms);
+  }};
+  explicit OutputDrain(hydra::test::Process& p) : process(p) {}
+  ~OutputDrain() {
+    stop = true;
+    thread.join();
+  }
+};
+
+std::size_t sample_request_size(const std::string& iid, const std::string& client) {
+  auto m = hydra::umf::Message::create(echo_request("cpp-echo:/", 12345));
+  m.set(hydra::umf::Field::from, json::string(iid + "@" + client + ":/"));
+  return m.to_short_json().size();
+}
+
+std::size_t sample_queue_item_size(const std::string& iid) {
+  json::object body;
+  body["phase"] = "drain";
+  body["n"] = 12345;
+  json::object m;
+  m["to"] = "cpp-queue:/";
+  m["from"] = iid + "@cpp-queue:/";
+  m["body"] = std::move(body);
+  return hydra::umf::Message::create(m).to_short_json().size();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+void rt_row(const std::string& label, const RoundTripStats& s) {
+  std::printf("  %-30s %5d %7ld %11s %9s %9s %9s\n", label.c_str(), s.inflight, s.count,
+              fmt(s.per_second, 0).c_str(), fmt(s.p50_ms).c_str(), fmt(s.p99_ms).c_str(),
+              fmt(s.max_ms).c_str());
+}
+
+void cpu_row(const std::string& label, const RoundTripStats& s) {
+  std::printf("  %-30s %5d  client %6s  server %6s  redis %6s\n", label.c_str(), s.inflight,
+              s.cpu.client_us > 0 ? fmt(s.cpu.client_us, 1).c_str() : "-",
+              fmt(s.cpu.server_us, 1).c_str(), fmt(s.cpu.redis_us, 1).c_str());
+}
+
+void q_row(const std::string& label, const QueueStats3& s) {
+  std::printf("  %-22s %5d %7ld %10s %10s %10s %12s\n", label.c_str(), s.inflight, s.count,
+              fmt(s.enqueue, 0).c_str(), fmt(s.drain, 0).c_str(), fmt(s.e2e, 0).c_str(),
+              s.e2e_blocking > 0 ? fmt(s.e2e_blocking, 0).c_str() : "-");
+}
+
+void q_ratio_row(const std::string& label, const QueueStats3& a, const QueueStats3& b,
+                 bool percent) {
+  auto cell = [&](double x, double y) {
+    if (y <= 0 || x <= 0) return std::string("-");
+    return percent ? fmt(x / y * 100.0, 0) + "%" : fmt(x / y, 1) + "x";
+  };
+  std::printf("  %-22s %5d %7s %10s %10s %10s %12s\n", label.c_str(), a.inflight, "",
+              cell(a.enqueue, b.enqueue).c_str(), cell(a.drain, b.drain).c_str(),
+              cell(a.e2e, b.e2e).c_str(), cell(a.e2e_blocking, b.e2e).c_str());
+}
+
+}  // namespace
+
+int run() {
+  if (!hydra::test::node_available())
+    fail("node or tests/interop/node/node_modules missing; run scripts/setup.sh");
+
+  hydra::test::RedisServer server;
+  std::string redis_version = info_field(server, "redis_version");
+  pid_t redis_pid = static_cast<pid_t>(std::stol(info_field(server, "process_id")));
+  unsigned cores = std::thread::hardware_concurrency();
+  std::string cpu = cpu_model();
+  std::printf("hydra-cpp messaging and queue benchmark\n  machine: %u cores, %s; redis-server %s\n",
+              cores, cpu.c_str(), redis_version.c_str());
+  std::fflush(stdout);
+
+  // The two echo services: C++ in a process of its own, Node's `peer.js serve`.
+  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  hydra::test::Process cpp_echo({self, "--echo", server.url(), "cpp-echo"}, {}, false);
+  auto ready = cpp_echo.wait_for_line("ECHO-READY ", 20s);
+  if (!ready) fail("the C++ echo service did not start");
+  hydra::test::NodeService node_echo(server.url(), "node-echo");
+  // peer.js prints a MESSAGE line for every message it receives.
+  OutputDrain node_echo_drain(node_echo.process());
+
+  // The C++ client: one Hydra on this thread.
+  asio::io_context io(1);
+  hydra::Hydra client(io.get_executor());
+  hydra::test::run_on(io, [&] {
+    return start_service(client, hydra::test::service_document(server, "cpp-bench-client"));
+  });
+  if (!hydra::test::run_on(io, [&] { return warm_up(client, "cpp-echo:/"); }))
+    fail("no echo from cpp-echo");
+  {
+    RoundTripRun warm;
+    warm.to = "cpp-echo:/";
+    warm.count = kCppWarmup;
+    run_workers(io, 10, [&](int) { return round_trip_worker(client, warm); });
+  }
+  std::size_t msg_size = sample_request_size(client.instance_id(), client.service_name());
+
+  // 1. Round trips.
+  RoundTripStats cpp1 =
+      cpp_round_trips(io, client, "cpp-echo:/", kCppMessages, 1, cpp_echo.pid(), redis_pid);
+  RoundTripStats cpp_many = cpp_round_trips(io, client, "cpp-echo:/", kCppMessages, kManyMessages,
+                                            cpp_echo.pid(), redis_pid);
+  RoundTripStats node1 = node_round_trips(server.url(), "node-echo", kNodeMessages, 1,
+                                          node_echo.process().pid(), redis_pid);
+  RoundTripStats node_many = node_round_trips(server.url(), "node-echo", kNodeMessages,
+                                              kManyMessages, node_echo.process().pid(), redis_pid);
+  // Cross-checks: Node client with the C++ echo, C++ client with the Node echo.
+  RoundTripStats node_cpp1 =
+      node_round_trips(server.url(), "cpp-echo", kNodeMessages, 1, cpp_echo.pid(), redis_pid);
+  RoundTripStats node_cpp_many = node_round_trips(server.url(), "cpp-echo", kNodeMessages,
+                                                  kManyMessages, cpp_echo.pid(), redis_pid);
+  if (!hydra::test::run_on(io, [&] { return warm_up(client, "node-echo:/"); }))
+    fail("no echo from node-echo");
+  RoundTripStats cpp_node_many =
+      cpp_round_trips(io, client, "node-echo:/", kNodeMessages, kManyMessages,
+                      node_echo.process().pid(), redis_pid);
+  RoundTripStats bare1 = bare_round_trips(server, kBareMessages, 1, msg_size);
+  RoundTripStats bare_many = bare_round_trips(server, kBareMessages, kManyMessages, msg_size);
+
+  hydra::test::run_on(io, [&] { return stop_service(client); });
+  cpp_echo.signal(SIGTERM);
+  cpp_echo.wait(10s);
+
+  // 2. Queues.
+  asio::io_context qio(1);
+  hydra::Hydra qhydra(qio.get_executor());
+  hydra::test::run_on(qio, [&] {
+    return start_service(qhydra, hydra::test::service_document(server, "cpp-queue"));
+  });
+  bool blocking_works = false;
+  try {
+    blocking_works = hydra::test::run_on(qio, [&] { return probe_blocking(qhydra); });
+  } catch (const std::exception& e) {
+    std::cerr << "wait_queued_message probe failed: " << e.what() << std::endl;
+  }
+  std::size_t item_size = sample_queue_item_size(qhydra.instance_id());
+  QueueStats3 cq1 = cpp_queue(qio, qhydra, kCppQueueItems, 1, blocking_works, redis_pid);
+  QueueStats3 cq_many =
+      cpp_queue(qio, qhydra, kCppQueueItems, kManyQueue, blocking_works, redis_pid);
+  hydra::test::run_on(qio, [&] { return stop_service(qhydra); });
+  QueueStats3 nq1 = node_queue(server.url(), "node-queue", kNodeQueueItems, 1);
+  QueueStats3 nq_many = node_queue(server.url(), "node-queue", kNodeQueueItems, kManyQueue);
+  QueueStats3 bq1 = bare_queue(server, kBareQueueItems, 1, item_size);
+  QueueStats3 bq_many = bare_queue(server, kBareQueueItems, kManyQueue, item_size);
+
+  // Report.
+  std::printf("\nMessage round trips (request -> echo service -> reply), %zu-byte requests\n",
+              msg_size);
+  std::printf("  %-30s %5s %7s %11s %9s %9s %9s\n", "", "infl", "count", "msgs/s", "p50 ms",
+              "p99 ms", "max ms");
+  rt_row("C++  -> C++ echo", cpp1);
+  rt_row("Node -> Node echo", node1);
+  rt_row("Node -> C++ echo", node_cpp1);
+  rt_row("bare hiredis pub/sub", bare1);
+  rt_row("C++  -> C++ echo", cpp_many);
+  rt_row("Node -> Node echo", node_many);
+  rt_row("Node -> C++ echo", node_cpp_many);
+  rt_row("C++  -> Node echo", cpp_node_many);
+  rt_row("bare hiredis pub/sub", bare_many);
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  for (auto [c, n, b] :
+       {std::tuple{&cpp1, &node1, &bare1}, std::tuple{&cpp_many, &node_many, &bare_many}}) {
+    std::printf(
+        "  %d in flight: C++/Node %sx msgs/s, Node/C++ p50 %sx, p99 %sx; C++ = %s%% of bare\n",
+        c->inflight, fmt(ratio(c->per_second, n->per_second), 1).c_str(),
+        fmt(ratio(n->p50_ms, c->p50_ms), 1).c_str(), fmt(ratio(n->p99_ms, c->p99_ms), 1).c_str(),
+        fmt(ratio(c->per_second, b->per_second) * 100.0, 0).c_str());
+  }
+  std::printf("\nCPU per round trip (us; client = C++ client thread, server = echo process)\n");
+  cpu_row("C++  -> C++ echo", cpp1);
+  cpu_row("C++  -> C++ echo", cpp_many);
+  cpu_row("Node -> Node echo", node1);
+  cpu_row("Node -> Node echo", node_many);
+
+  std::printf("\nQueues (items/s; e2e = producers and consumers at once, %zu-byte items)\n",
+              item_size);
+  std::printf("  %-22s %5s %7s %10s %10s %10s %12s\n", "", "infl", "count", "enqueue", "drain",
+              "e2e poll", "e2e blocking");
+  q_row("C++ hydra::Queue", cq1);
+  q_row("Node hydra", nq1);
+  q_row("bare hiredis", bq1);
+  q_ratio_row("C++ / Node", cq1, nq1, false);
+  q_ratio_row("C++ % of bare", cq1, bq1, true);
+  q_row("C++ hydra::Queue", cq_many);
+  q_row("Node hydra", nq_many);
+  q_row("bare hiredis", bq_many);
+  q_ratio_row("C++ / Node", cq_many, nq_many, false);
+  q_ratio_row("C++ % of bare", cq_many, bq_many, true);
+  std::printf("  (e2e blocking ratios are against the polling e2e of Node / bare)\n");
+  std::printf("\nCPU per queue item, C++ (us; client thread / redis-server)\n");
+  for (const auto* q : {&cq1, &cq_many}) {
+    std::printf("  %2d in flight: enqueue %s / %s, drain %s / %s, e2e %s / %s\n", q->inflight,
+                fmt(q->enqueue_cpu.client_us, 1).c_str(), fmt(q->enqueue_cpu.redis_us, 1).c_str(),
+                fmt(q->drain_cpu.client_us, 1).c_str(), fmt(q->drain_cpu.redis_us, 1).c_str(),
+                fmt(q->e2e_cpu.client_us, 1).c_str(), fmt(q->e2e_cpu.redis_us, 1).c_str());
+  }
+  std::printf("  lists after the runs: C++ mqinprogress %ld/%ld, Node %ld/%ld (1/%d in flight)\n",
+              cq1.inprogress_left, cq_many.inprogress_left, nq1.inprogress_left,
+              nq_many.inprogress_left, kManyQueue);
+
+  // Aims.
+  bool msg_3x = cpp_many.per_second >= 3.0 * node_many.per_second;
+  bool msg_latency = cpp1.p50_ms < node1.p50_ms && cpp1.p99_ms < node1.p99_ms;
+  bool msg_bare = cpp1.per_second >= 0.75 * bare1.per_second &&
+                  cpp_many.per_second >= 0.75 * bare_many.per_second;
+  auto all3 = [](const QueueStats3& a, const QueueStats3& b, double f) {
+    return a.enqueue >= f * b.enqueue && a.drain >= f * b.drain && a.e2e >= f * b.e2e;
+  };
+  bool q_3x = all3(cq_many, nq_many, 3.0);
+  bool q_latency = all3(cq1, nq1, 1.0);
+  bool q_bare = all3(cq1, bq1, 0.75) && all3(cq_many, bq_many, 0.75);
+  auto met = [](bool b) { return b ? "met" : "NOT met"; };
+  std::printf("\nAims\n");
+  std::printf("  messaging >= 3x Node with %d in flight:      %s\n", kManyMessages, met(msg_3x));
+  std::printf("  messaging latency below Node, 1 in flight:   %s\n", met(msg_latency));
+  std::printf("  messaging within 25%% of bare (1 and %d):     %s\n", kManyMessages, met(msg_bare));
+  std::printf("  queues >= 3x Node with %d in flight:          %s\n", kManyQueue, met(q_3x));
+  std::printf("  queues faster than Node, 1 in flight:        %s\n", met(q_latency));
+  std::printf("  queues within 25%% of bare (1 and %d):        %s\n", kManyQueue, met(q_bare));
+
+  json::object result{
+      {"machine", {{"cores", cores}, {"cpu", cpu}, {"redis_version", redis_version}}},
+      {"messaging",
+       {{"request_bytes", msg_size},
+        {"cpp_1", to_json(cpp1)},
+        {"cpp_many", to_json(cpp_many)},
+        {"node_1", to_json(node1)},
+        {"node_many", to_json(node_many)},
+        {"node_to_cpp_echo_1", to_json(node_cpp1)},
+        {"node_to_cpp_echo_many", to_json(node_cpp_many)},
+        {"cpp_to_node_echo_many", to_json(cpp_node_many)},
+        {"bare_1", to_json(bare1)},
+        {"bare_many", to_json(bare_many)}}},
+      {"queues",
+       {{"item_bytes", item_size},
+        {"blocking_variant", blocking_works},
+        {"cpp_1", to_json(cq1)},
+        {"cpp_many", to_json(cq_many)},
+        {"node_1", to_json(nq1)},
+        {"node_many", to_json(nq_many)},
+        {"bare_1", to_json(bq1)},
+        {"bare_many", to_json(bq_many)}}},
+      {"aims",
+       {{"messaging_3x_node_many", msg_3x},
+        {"messaging_latency_below_node_1", msg_latency},
+        {"messaging_within_25pct_of_bare", msg_bare},
+        {"queues_3x_node_many", q_3x},
+        {"queues_faster_than_node_1", q_latency},
+        {"queues_within_25pct_of_bare", q_bare}}}};
+  std::printf("BENCH_JSON %s\n", hydra::json::stringify(result).c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    if (argc == 4 && std::string(argv[1]) == "--echo") return run_echo(argv[2], argv[3]);
+    return run();
+  } catch (const std::exception& e) {
+    std::cerr << "messaging_bench: FAILED: " << e.what() << std::endl;
+    return 1;
+  }
+}
