@@ -51,7 +51,8 @@ std::string Keys::instance_channel(std::string_view svc, std::string_view iid) {
 }
 
 std::string new_message_id() {
-  thread_local boost::uuids::random_generator gen;
+  // Seeded once per thread: the default generator reads the OS entropy source for every UUID.
+  thread_local boost::uuids::random_generator_mt19937 gen;
   return boost::uuids::to_string(gen());
 }
 
