@@ -2,7 +2,8 @@
 /// configuration in Redis, wire-compatible with Node.js Hydra 1.9.3.
 ///
 /// Threading: a Hydra object lives on the executor given to its constructor; call it from
-/// coroutines running on that executor (typically one io_context thread). Errors: coroutine
+/// coroutines running on that executor (typically one io_context thread). When several threads
+/// run the io_context, give Hydra a strand (`boost::asio::make_strand(io)`). Errors: coroutine
 /// calls throw `hydra::Error`; "nothing found" is an empty result, never an exception.
 #pragma once
 
@@ -129,6 +130,10 @@ class Hydra {
   /// The resolved service address.
   const std::string& service_ip() const;
   std::uint16_t service_port() const;
+  /// The socket init() bound to a randomly chosen service port (bound, not listening), handed
+  /// over once to the HTTP server so it listens without re-binding; nullopt for a fixed port or
+  /// once taken. Ownership passes to the caller. Closed by shutdown()/the destructor otherwise.
+  std::optional<int> take_reserved_listener();
   bool is_initialized() const;
   bool is_registered() const;
 

@@ -165,7 +165,9 @@ struct Queue::Impl {
   redis::Connection& blocking_connection() {
     if (stopped) throw Error(errc::stopped, "queue stopped: no more blocking waits");
     if (!blocking) {
-      blocking = std::make_unique<redis::Connection>(hydra.get_executor(), hydra.config().redis);
+      auto rc = hydra.config().redis;
+      rc.single_threaded = true;  // lives on the Hydra's executor, like its other connections
+      blocking = std::make_unique<redis::Connection>(hydra.get_executor(), rc);
       blocking->start();
     }
     return *blocking;

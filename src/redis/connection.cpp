@@ -97,7 +97,7 @@ asio::awaitable<void> wait_timer(asio::steady_timer& timer) {
 
 struct Connection::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor ex, Config cfg, Mode m)
-      : strand(asio::make_strand(ex)),
+      : strand(cfg.single_threaded ? ex : asio::any_io_executor(asio::make_strand(ex))),
         config(std::move(cfg)),
         mode(m),
         transport(strand),
@@ -105,7 +105,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         deadline_timer(strand),
         backoff_timer(strand) {}
 
-  asio::strand<asio::any_io_executor> strand;
+  // A strand over the given executor, or the executor itself when the configuration promises
+  // a single thread (then calls from that thread are handled inline, without a queue hop).
+  asio::any_io_executor strand;
   Config config;
   Mode mode;
   std::atomic<State> state{State::idle};
@@ -474,7 +476,7 @@ void Connection::initiate(std::vector<Command> commands, RequestOptions options,
 namespace {
 // Records (or forgets) subscriptions on the strand, before the command that follows is queued
 // there, so a reconnect in between restores them.
-void track(asio::strand<asio::any_io_executor>& strand, std::set<std::string>& set,
+void track(asio::any_io_executor& strand, std::set<std::string>& set,
            const std::vector<std::string>& names, bool add) {
   asio::dispatch(strand, [&set, names, add] {
     for (const auto& n : names) {

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "hydra/json.hpp"
 #include "hydra/route_pattern.hpp"
@@ -55,6 +56,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   RegistryOptions opts;
   ServiceConfig cfg;
   bool initialized = false;
+  /// The random service port's socket, held from init until the HTTP server takes it (-1: none).
+  int reserved_fd = -1;
+  void close_reserved() {
+    if (reserved_fd >= 0) ::close(reserved_fd);
+    reserved_fd = -1;
+  }
   bool registered = false;
   bool stopping = false;
   std::string instance_id = "not set";
@@ -122,7 +129,10 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Init ---------------------------------------------------------------------------------------
-  std::unique_ptr<redis::Connection> make_connection(const redis::Config& rc, redis::Mode mode) {
+  std::unique_ptr<redis::Connection> make_connection(redis::Config rc, redis::Mode mode) {
+    // Hydra already lives on one executor (a strand when several threads run it), so its
+    // connections need no strand of their own.
+    rc.single_threaded = true;
     auto c = std::make_unique<redis::Connection>(ex, rc, mode);
     std::weak_ptr<Impl> weak = weak_from_this();
     bool is_main = mode == redis::Mode::commands;
@@ -208,7 +218,9 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       throw;
     }
     std::string ip = resolve_service_ip(cfg);
-    ResolvedPort port = resolve_service_port(cfg.service_port, ip);
+    ResolvedPort port = resolve_and_reserve_service_port(cfg.service_port, ip);
+    close_reserved();
+    reserved_fd = port.fd;
     instance_id = registry::new_instance_id();
     facts = {};
     facts.service_name = cfg.service_name;
@@ -344,6 +356,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     conn->stop();
     initialized = false;
     instance_id = "not set";
+    close_reserved();
     presence_cache.clear();
   }
 
@@ -834,6 +847,12 @@ Hydra::~Hydra() {
   impl_->presence_timer.cancel();
   if (impl_->sub) impl_->sub->stop();
   if (impl_->conn) impl_->conn->stop();
+  impl_->close_reserved();
+}
+
+std::optional<int> Hydra::take_reserved_listener() {
+  if (impl_->reserved_fd < 0) return std::nullopt;
+  return std::exchange(impl_->reserved_fd, -1);
 }
 
 asio::awaitable<boost::json::object> Hydra::init(boost::json::value document) {

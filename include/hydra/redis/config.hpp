@@ -52,6 +52,10 @@ struct Config {
   std::chrono::milliseconds reconnect_max_delay{2000};
   /// How many failed connect attempts in a row before giving up; 0 = retry forever.
   unsigned max_reconnect_attempts = 0;
+  /// The executor is run by exactly one thread and every call comes from that thread: the
+  /// connection then skips its internal strand, so a command costs one queue hop less. Leave it
+  /// false when several threads run the executor or call the connection.
+  bool single_threaded = false;
 };
 
 /// Parses `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) and
