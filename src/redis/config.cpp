@@ -267,6 +267,9 @@ Config from_json(const boost::json::object& redis) {
   if (auto* v = find(redis, "commandTimeoutMs")) {
     config.command_timeout = millis_of("hydra.redis.commandTimeoutMs", *v);
   }
+  if (auto* v = find(redis, "healthCheckIntervalMs")) {
+    config.health_check_interval = millis_of("hydra.redis.healthCheckIntervalMs", *v);
+  }
   return config;
 }
 

@@ -103,7 +103,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         transport(strand),
         writer_signal(strand),
         deadline_timer(strand),
-        backoff_timer(strand) {}
+        backoff_timer(strand),
+        health_timer(strand) {}
 
   // A strand over the given executor, or the executor itself when the configuration promises
   // a single thread (then calls from that thread are handled inline, without a queue hop).
@@ -123,6 +124,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer writer_signal;
   asio::steady_timer deadline_timer;
   asio::steady_timer backoff_timer;
+  asio::steady_timer health_timer;
   std::array<char, 16384> read_buffer{};
   std::string write_buffer;
   bool started = false;
@@ -337,6 +339,23 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Periodic PING on a connected link; a reply that does not come within the command timeout
+  // makes the deadline sweep reset the link (see deadline_loop).
+  asio::awaitable<void> health_loop() {
+    auto self = shared_from_this();
+    while (!stopping && config.health_check_interval.count() > 0) {
+      health_timer.expires_after(config.health_check_interval);
+      co_await health_timer.async_wait(asio::as_tuple(use_awaitable));
+      if (stopping) break;
+      if (state != State::connected) continue;
+      std::vector<Command> ping;
+      ping.push_back({"PING"});
+      RequestOptions options;
+      options.wait_for_connection = false;
+      enqueue(std::move(ping), options, BatchHandler([](std::error_code, std::vector<Reply>) {}));
+    }
+  }
+
   asio::awaitable<void> run() {
     auto self = shared_from_this();
     auto delay = config.reconnect_min_delay;
@@ -431,6 +450,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     writer_signal.cancel();
     deadline_timer.cancel();
     backoff_timer.cancel();
+    health_timer.cancel();
     fail_all(inflight, make_error_code(errc::stopped));
     fail_all(write_queue, make_error_code(errc::stopped));
     if (!started) set_state(State::stopped, "stopped");
@@ -458,6 +478,7 @@ void Connection::start() {
     impl->started = true;
     asio::co_spawn(impl->strand, impl->run(), asio::detached);
     asio::co_spawn(impl->strand, impl->deadline_loop(), asio::detached);
+    asio::co_spawn(impl->strand, impl->health_loop(), asio::detached);
   });
 }
 

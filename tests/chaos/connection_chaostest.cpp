@@ -26,6 +26,7 @@ boost::json::value through(const RedisServer& server, const FaultProxy& proxy,
   auto& redis = doc.as_object()["hydra"].as_object()["redis"].as_object();
   redis["url"] = "redis://127.0.0.1:" + std::to_string(proxy.port()) + "/0";
   redis["commandTimeoutMs"] = command_timeout_ms;
+  redis["healthCheckIntervalMs"] = 500;
   return doc;
 }
 
@@ -56,6 +57,7 @@ struct Pair {
     } catch (...) {
     }
   }
+  std::string last_error;
   bool ping(std::chrono::milliseconds timeout) {
     try {
       run_on(io, [&]() -> asio::awaitable<void> {
@@ -67,7 +69,8 @@ struct Pair {
         if (!reply.body().as_object().contains("pong")) throw std::runtime_error("bad reply");
       });
       return true;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      last_error = e.what();
       return false;
     }
   }
@@ -140,6 +143,31 @@ TEST(Chaos, HangingLinkTimesCommandsOutAndRecovers) {
       6s);
   ASSERT_TRUE(took) << "presence updates did not resume";
   EXPECT_TRUE(pair.ping(3s));
+}
+
+// The upstream dies behind a proxy that keeps the client side open: only the health check can
+// notice it on the subscriber connection, which sends nothing by itself.
+TEST(Chaos, DeadUpstreamBehindAProxyIsNoticedByTheHealthCheck) {
+  RedisServer server;
+  FaultProxy proxy(server.port());
+  Pair pair(server, proxy);
+  const auto iid = pair.victim.instance_id();
+  const auto channel = "hydra:service:mc:victim:" + iid;
+  ASSERT_TRUE(pair.ping(2s));
+  proxy.kill_upstream();  // both links now lead nowhere, silently
+  auto took = recover(
+      pair.io,
+      [&] {
+        return server.cli({"PUBSUB", "NUMSUB", channel}) == channel + "\n1";
+      },
+      8s);
+  ASSERT_TRUE(took);
+  EXPECT_LT(*took, 5s);
+  // Messaging works again once the sender's presence cache has caught up with the re-registered
+  // instance (a PUBLISH that reached nobody during the outage made it forget the instance).
+  auto pinged = recover(
+      pair.io, [&] { return pair.ping(1s); }, 6s);
+  EXPECT_TRUE(pinged) << pair.last_error;
 }
 
 }  // namespace

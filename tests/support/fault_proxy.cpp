@@ -18,6 +18,8 @@ struct FaultProxy::Pair : std::enable_shared_from_this<Pair> {
   Pair(tcp::socket c, tcp::socket s) : client(std::move(c)), server(std::move(s)) {}
   tcp::socket client;
   tcp::socket server;
+  // Upstream gone but the client side deliberately left open and silent (a half-open link).
+  std::atomic<bool> zombie{false};
   void close() {
     boost::system::error_code ignored;
     client.close(ignored);
@@ -29,8 +31,10 @@ namespace {
 
 // Copies bytes one way; while the proxy holds, bytes already read wait here (nothing is lost,
 // nothing moves) — from the endpoints' view the link hangs.
-asio::awaitable<void> relay(std::shared_ptr<void> keep, tcp::socket& from, tcp::socket& to,
+asio::awaitable<void> relay(std::shared_ptr<FaultProxy::Pair> pair, bool to_server,
                             const std::atomic<bool>& holding) {
+  tcp::socket& from = to_server ? pair->client : pair->server;
+  tcp::socket& to = to_server ? pair->server : pair->client;
   std::array<char, 16384> buf{};
   asio::steady_timer wait(co_await asio::this_coro::executor);
   try {
@@ -40,14 +44,13 @@ asio::awaitable<void> relay(std::shared_ptr<void> keep, tcp::socket& from, tcp::
         wait.expires_after(std::chrono::milliseconds(5));
         co_await wait.async_wait(asio::use_awaitable);
       }
+      if (pair->zombie) continue;  // swallow what the client sends
       co_await asio::async_write(to, asio::buffer(buf.data(), n), asio::use_awaitable);
     }
   } catch (const std::exception&) {
-    // The link ended (EOF, reset, cut): close both sides below.
+    // The link ended (EOF, reset, cut): close both sides below, unless it is a zombie.
   }
-  boost::system::error_code ignored;
-  from.close(ignored);
-  to.close(ignored);
+  if (!pair->zombie) pair->close();
 }
 
 }  // namespace
@@ -83,8 +86,8 @@ void FaultProxy::accept_loop() {
         std::lock_guard lock(mutex_);
         pairs_.push_back(pair);
       }
-      asio::co_spawn(io_, relay(pair, pair->client, pair->server, holding_), asio::detached);
-      asio::co_spawn(io_, relay(pair, pair->server, pair->client, holding_), asio::detached);
+      asio::co_spawn(io_, relay(pair, true, holding_), asio::detached);
+      asio::co_spawn(io_, relay(pair, false, holding_), asio::detached);
     }
     accept_loop();
   });
@@ -101,6 +104,24 @@ void FaultProxy::cut_all() {
   }
   for (auto& p : live)
     asio::post(io_, [p] { p->close(); });
+}
+
+void FaultProxy::kill_upstream() {
+  std::vector<std::shared_ptr<Pair>> live;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& w : pairs_) {
+      if (auto p = w.lock()) live.push_back(p);
+    }
+    pairs_.clear();
+  }
+  for (auto& p : live) {
+    asio::post(io_, [p] {
+      p->zombie = true;
+      boost::system::error_code ignored;
+      p->server.close(ignored);
+    });
+  }
 }
 
 void FaultProxy::black_hole() {

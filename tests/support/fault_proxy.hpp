@@ -23,14 +23,19 @@ class FaultProxy {
   unsigned short port() const { return port_; }
   /// Closes every proxied connection at once (new connections are still accepted).
   void cut_all();
+  /// Drops the upstream side of every connection but leaves the client side open and silent
+  /// (what a client sees when a proxy's backend dies): only a timeout can notice it.
+  void kill_upstream();
   /// Stops forwarding bytes in both directions (connections stay open) until `resume()`.
   void black_hole();
   void resume();
   /// Connections accepted so far.
   unsigned long accepted() const { return accepted_.load(); }
 
- private:
+ public:
   struct Pair;
+
+ private:
   void accept_loop();
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -52,6 +52,10 @@ struct Config {
   std::chrono::milliseconds reconnect_max_delay{2000};
   /// How many failed connect attempts in a row before giving up; 0 = retry forever.
   unsigned max_reconnect_attempts = 0;
+  /// A PING is sent this often on a connected link; when it times out (`command_timeout`) the
+  /// link is reset. This is what notices a dead peer behind a proxy or a half-open TCP link on a
+  /// subscriber connection, which otherwise never sends anything. Zero disables it.
+  std::chrono::milliseconds health_check_interval{5000};
   /// The executor is run by exactly one thread and every call comes from that thread: the
   /// connection then skips its internal strand, so a command costs one queue hop less. Leave it
   /// false when several threads run the executor or call the connection.
