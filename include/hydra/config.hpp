@@ -93,6 +93,10 @@ struct ResolvedPort {
   /// True for a single configured port: Node publishes it as a JSON string ("5001"); false for a
   /// randomly chosen one, published as a JSON number.
   bool fixed = false;
+  /// With resolve_and_reserve_service_port: a socket bound (not yet listening) to the chosen
+  /// random port on all interfaces, owned by the caller, so the HTTP server can listen on it
+  /// without a second bind that another process could win. -1 otherwise.
+  int fd = -1;
 };
 
 /// A parsed servicePort value: an inclusive list of ranges to pick from, or one fixed port.
@@ -108,5 +112,11 @@ PortSpec parse_port_spec(std::string_view spec);
 /// bind-checked on `bind_ip` until one is free. Throws `Error(errc::invalid_config)` with
 /// `No available service port in provided port range` when none is.
 ResolvedPort resolve_service_port(std::string_view spec, const std::string& bind_ip);
+
+/// As resolve_service_port, but a random port stays reserved: the winning socket is kept open
+/// in `fd` (bound to the wildcard address, dual-stack when possible, not listening, so
+/// connections are refused until a server listens on it). A fixed port is returned with fd -1
+/// and is bound normally by the server. The caller must close the fd.
+ResolvedPort resolve_and_reserve_service_port(std::string_view spec, const std::string& bind_ip);
 
 }  // namespace hydra

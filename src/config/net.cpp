@@ -203,7 +203,38 @@ std::string resolve_service_ip(const ServiceConfig& config) {
   return resolve_service_ip(config, list_interfaces(), &system_lookup);
 }
 
-ResolvedPort resolve_service_port(std::string_view spec, const std::string& bind_ip) {
+namespace {
+
+// Binds (without listening) a socket to the wildcard address on `port`, dual-stack like Node's
+// default listener when IPv6 is available. Not SO_REUSEADDR: without it no other socket can bind
+// the port while this one holds it, even one that sets the option. Returns the fd or -1.
+int reserve_port(std::uint16_t port) {
+  const int fd6 = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd6 >= 0) {
+    const int zero = 0;
+    ::setsockopt(fd6, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_any;
+    sin6.sin6_port = htons(port);
+    if (::bind(fd6, reinterpret_cast<sockaddr*>(&sin6), sizeof sin6) == 0) return fd6;
+    const int error = errno;
+    ::close(fd6);
+    if (error == EADDRINUSE || error == EACCES) return -1;
+  }
+  // No usable IPv6: IPv4 only.
+  const int fd4 = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd4 < 0) return -1;
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_ANY);
+  sin.sin_port = htons(port);
+  if (::bind(fd4, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0) return fd4;
+  ::close(fd4);
+  return -1;
+}
+
+ResolvedPort resolve_port(std::string_view spec, const std::string& bind_ip, bool reserve) {
   const PortSpec parsed = parse_port_spec(spec);
   // A single configured port is used as is (Node does no bind check and publishes it as a string).
   if (parsed.fixed) return ResolvedPort{*parsed.fixed, true};
@@ -246,10 +277,23 @@ ResolvedPort resolve_service_port(std::string_view spec, const std::string& bind
       ip.clear();
       result = try_bind(ip, port);
     }
-    if (result == BindResult::free) return ResolvedPort{port, false};
+    if (result != BindResult::free) continue;
+    if (!reserve) return ResolvedPort{port, false};
+    // Node's check passed; hold the port for the server (a port that cannot be held is skipped).
+    if (const int fd = reserve_port(port); fd >= 0) return ResolvedPort{port, false, fd};
   }
   const std::string shown = std::string(spec).empty() ? "1024-65535" : std::string(spec);
   fail("hydra.servicePort: No available service port in provided port range " + shown);
+}
+
+}  // namespace
+
+ResolvedPort resolve_service_port(std::string_view spec, const std::string& bind_ip) {
+  return resolve_port(spec, bind_ip, false);
+}
+
+ResolvedPort resolve_and_reserve_service_port(std::string_view spec, const std::string& bind_ip) {
+  return resolve_port(spec, bind_ip, true);
 }
 
 }  // namespace hydra

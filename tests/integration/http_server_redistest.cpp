@@ -1,0 +1,454 @@
+// The HTTP service layer against a real redis-server and real sockets: routes in Redis, request
+// handling, limits, timeouts, keep-alive, CORS and graceful stop.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+#include <future>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "hydra/http/server.hpp"
+#include "hydra/hydra.hpp"
+#include "hydra/json.hpp"
+#include "support/async.hpp"
+#include "support/hydra_fixture.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+
+namespace asio = boost::asio;
+using hydra::http::Request;
+using hydra::http::Response;
+using hydra::test::RedisServer;
+using hydra::test::run_on;
+using hydra::test::service_document;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A plain-socket HTTP client with timeouts, so a misbehaving server fails a test instead of
+// hanging it, and so raw (even malformed) bytes can be sent.
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+class Conn {
+ public:
+  explicit Conn(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect failed");
+  }
+  ~Conn() { ::close(fd_); }
+
+  void send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;  // the server may have closed already; the reply tells
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  // Reads one response (Content-Length framed), or nullopt on EOF/timeout.
+  std::optional<Reply> read(std::chrono::milliseconds timeout = 5s, bool head = false) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t end;
+    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill(deadline)) return std::nullopt;
+    }
+    Reply reply;
+    std::string head_text = pending_.substr(0, end);
+    pending_.erase(0, end + 4);
+    std::istringstream lines(head_text);
+    std::string line;
+    std::getline(lines, line);
+    reply.status = std::stoi(line.substr(9, 3));
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const auto colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ')
+        value.erase(0, 1);
+      reply.headers[name] = value;
+    }
+    std::size_t length = 0;
+    if (!head && reply.headers.count("content-length"))
+      length = std::stoul(reply.headers["content-length"]);
+    while (pending_.size() < length) {
+      if (!fill(deadline)) return std::nullopt;
+    }
+    reply.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return reply;
+  }
+
+  // True when the server closes the connection within `timeout` (any bytes are discarded).
+  bool closed_within(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return true;
+      pending_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+  const std::string& pending() const { return pending_; }
+
+ private:
+  bool fill(std::chrono::steady_clock::time_point deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[8192];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    pending_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string pending_;
+};
+
+std::string get(std::string_view target, std::string_view extra = {}) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) + "\r\n";
+}
+
+std::string post(std::string_view target, std::string_view body,
+                 std::string_view type = "application/json") {
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nHost: x\r\nContent-Type: " + std::string(type) +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+asio::awaitable<void> sleep(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+// A registered Hydra service with an HTTP server, its io_context run by a background thread
+// once started so that the test thread can act as a blocking client.
+struct Served {
+  asio::io_context io;
+  hydra::Hydra hydra{io.get_executor()};
+  hydra::http::Server server;
+  std::optional<hydra::http::Service> service;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::thread thread;
+  std::atomic<int> slow_started{0};
+
+  Served(const RedisServer& redis, const std::string& name, hydra::http::ServerOptions options,
+         boost::json::value port = 0)
+      : server(io.get_executor(), std::move(options)) {
+    add_routes();
+    run_on(io, [&]() -> asio::awaitable<void> {
+      co_await hydra.init(service_document(redis, name, port));
+      co_await hydra.register_service();
+    });
+    service.emplace(hydra, server);
+    run_on(io, [&]() -> asio::awaitable<void> { co_await service->start(); });
+    guard.emplace(io.get_executor());
+    thread = std::thread([this] { io.run(); });
+  }
+
+  template <class F>
+  auto on_io(F make) {
+    return asio::co_spawn(io, make(), asio::use_future).get();
+  }
+
+  ~Served() {
+    try {
+      on_io([&]() -> asio::awaitable<void> {
+        co_await hydra.shutdown();
+        co_await server.stop();
+      });
+    } catch (...) {
+    }
+    guard.reset();
+    io.stop();
+    if (thread.joinable()) thread.join();
+  }
+
+  void add_routes() {
+    server.route("get", "/v1/items/:id", [](Request& req) -> asio::awaitable<Response> {
+      boost::json::object result;
+      result["id"] = req.params.at("id");
+      boost::json::object query;
+      for (const auto& [k, v] : req.query)
+        query[k] = v;
+      result["query"] = query;
+      result["path"] = req.path;
+      co_return Response::ok(result);
+    });
+    server.route("post", "/v1/echo", [](Request& req) -> asio::awaitable<Response> {
+      auto body = req.json();
+      if (!body) co_return Response::bad_request("body required");
+      co_return Response::created(*body);
+    });
+    server.route("get", "/v1/throw", [](Request&) -> asio::awaitable<Response> {
+      throw std::runtime_error("boom");
+      co_return Response::ok();
+    });
+    server.route("get", "/v1/slow", [this](Request&) -> asio::awaitable<Response> {
+      ++slow_started;
+      co_await sleep(600ms);
+      co_return Response::text(200, "slow done", "text/plain");
+    });
+  }
+};
+
+hydra::http::ServerOptions small_limits() {
+  hydra::http::ServerOptions o;
+  o.max_header_bytes = 2048;
+  o.max_body_bytes = 1024;
+  o.idle_timeout = 400ms;
+  o.request_timeout = 2s;
+  o.shutdown_timeout = 3s;
+  return o;
+}
+
+}  // namespace
+
+TEST(HttpServer, ListensOnTheReservedPortAndRegistersRoutes) {
+  RedisServer redis;
+  Served s(redis, "webby", small_limits());
+  EXPECT_EQ(s.server.port(), s.hydra.service_port());
+  // The reserved socket was handed over exactly once.
+  EXPECT_FALSE(s.hydra.take_reserved_listener());
+  auto all = s.on_io([&]() -> asio::awaitable<std::map<std::string, std::vector<std::string>>> {
+    co_return co_await s.hydra.get_all_service_routes();
+  });
+  ASSERT_TRUE(all.count("webby"));
+  std::set<std::string> routes(all["webby"].begin(), all["webby"].end());
+  std::set<std::string> expected;
+  for (const char* r : {"[get]/v1/items/:id", "[post]/v1/echo", "[get]/v1/throw", "[get]/v1/slow",
+                        "[get]/webby", "[get]/webby/", "[get]/webby/:rest"})
+    expected.insert(r);
+  EXPECT_EQ(routes, expected);
+}
+
+TEST(HttpServer, FixedPortIsBoundNormally) {
+  RedisServer redis;
+  const auto port = hydra::test::free_port();
+  Served s(redis, "fixed", small_limits(), boost::json::value(std::to_string(port)));
+  EXPECT_EQ(s.server.port(), port);
+  Conn c(port);
+  c.send(get("/v1/items/1"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(HttpServer, RequestsResponsesAndKeepAlive) {
+  RedisServer redis;
+  Served s(redis, "webby", small_limits());
+  Conn c(s.server.port());
+
+  // Path params (decoded) and query; the same connection serves every request below.
+  c.send(get("/v1/items/a%20b?x=1&y=two+words&z=%2F"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"statusCode":200,"statusMessage":"OK","statusDescription":)"
+                     R"("Request succeeded without error","result":{"id":"a b","query":)"
+                     R"({"x":"1","y":"two words","z":"/"},"path":"/v1/items/a b"}})");
+  EXPECT_EQ(r->headers["content-type"], "application/json");
+  EXPECT_EQ(r->headers["x-process-id"], std::to_string(::getpid()));
+  EXPECT_TRUE(std::regex_match(r->headers["x-response-time"], std::regex(R"(\d+\.\d{3}ms)")))
+      << r->headers["x-response-time"];
+  EXPECT_EQ(r->headers["access-control-allow-origin"], "*");
+  EXPECT_EQ(r->headers["x-content-type-options"], "nosniff");
+
+  // JSON body echoed.
+  c.send(post("/v1/echo", R"({"b":[1,2],"a":"x"})"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, R"({"statusCode":201,"statusMessage":"Created","statusDescription":)"
+                     R"("Resource created","result":{"b":[1,2],"a":"x"}})");
+
+  // Invalid JSON body → 400 before the handler, connection kept.
+  c.send(post("/v1/echo", R"({"b":)"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find(R"("statusCode":400)"), std::string::npos);
+
+  // Unknown route → 404 envelope.
+  c.send(get("/nope"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, hydra::http::Response::not_found().body);
+
+  // Wrong method on a known path is also unrouted.
+  c.send(post("/v1/items/1", "{}"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+
+  // A throwing handler → 500 envelope, and the connection survives.
+  c.send(get("/v1/throw"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body, hydra::http::Response::server_error().body);
+
+  // CORS preflight.
+  c.send(
+      "OPTIONS /v1/echo HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n"
+      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: "
+      "content-type,x-token\r\n\r\n");
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->headers["access-control-allow-origin"], "*");
+  EXPECT_EQ(r->headers["access-control-allow-methods"], "GET,HEAD,PUT,PATCH,POST,DELETE");
+  EXPECT_EQ(r->headers["access-control-allow-headers"], "content-type,x-token");
+
+  // HEAD uses the GET route without a body; pipelined requests are answered in order.
+  c.send("HEAD /v1/items/7 HTTP/1.1\r\nHost: x\r\n\r\n" + get("/v1/items/8"));
+  r = c.read(5s, true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_GT(std::stoul(r->headers["content-length"]), 0u);
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find(R"("id":"8")"), std::string::npos);
+
+  EXPECT_EQ(s.server.stats().connections, 1u);
+
+  // Connection: close is honoured.
+  c.send(get("/v1/items/9", "Connection: close\r\n"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->headers["connection"], "close");
+  EXPECT_TRUE(c.closed_within(2s));
+}
+
+TEST(HttpServer, LimitsAndMalformedRequests) {
+  RedisServer redis;
+  Served s(redis, "limits", small_limits());
+  const auto port = s.server.port();
+  {
+    Conn c(port);
+    c.send(get("/v1/items/1", "X-Big: " + std::string(4096, 'a') + "\r\n"));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 431);
+    EXPECT_TRUE(c.closed_within(3s));
+  }
+  {
+    Conn c(port);
+    c.send(post("/v1/echo", "\"" + std::string(2000, 'b') + "\""));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_NE(r->body.find(R"("statusMessage":"Request Entity Too Large")"), std::string::npos);
+    EXPECT_TRUE(c.closed_within(3s));
+  }
+  {
+    Conn c(port);
+    c.send("THIS IS NOT HTTP\r\n\r\n");
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(c.closed_within(3s));
+  }
+  {
+    Conn c(port);
+    c.send(std::string("GET /v1/items/1 HTTP/1.1\r\nBad Header Line\r\n\r\n"));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  {
+    // The server is still fine for the next connection.
+    Conn c(port);
+    c.send(get("/v1/items/2"));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    // Idle after a response: closed silently after the idle timeout.
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(c.closed_within(3s));
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+    EXPECT_TRUE(c.pending().empty());
+  }
+  {
+    // A connection that never sends anything gets 408, then is closed.
+    Conn c(port);
+    auto r = c.read(3s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 408);
+    EXPECT_TRUE(c.closed_within(3s));
+  }
+  {
+    // A request that stalls half-way gets 408 after the request timeout.
+    Conn c(port);
+    c.send("GET /v1/items/1 HTTP/1.1\r\nHost: x\r\n");
+    auto r = c.read(5s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 408);
+  }
+}
+
+TEST(HttpServer, GracefulStopFinishesInFlightRequests) {
+  RedisServer redis;
+  Served s(redis, "graceful", small_limits());
+  const auto port = s.server.port();
+  const std::string iid = s.hydra.instance_id();
+  auto run = asio::co_spawn(s.io, s.service->run(), asio::use_future);
+
+  Conn idle(port);  // connected, no request: closed at once by the stop
+  Conn busy(port);
+  busy.send(get("/v1/slow"));
+  while (s.slow_started == 0)
+    std::this_thread::sleep_for(5ms);
+
+  s.service->request_stop();
+  // Presence goes first, while the slow request is still running.
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(redis.cli({"EXISTS", "hydra:service:graceful:" + iid + ":presence"}), "0");
+  EXPECT_TRUE(idle.closed_within(1s));
+
+  auto r = busy.read(5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "slow done");
+  EXPECT_EQ(r->headers["connection"], "close");
+  EXPECT_TRUE(busy.closed_within(2s));
+
+  ASSERT_EQ(run.wait_for(5s), std::future_status::ready);
+  run.get();
+  // Nothing listens any more.
+  EXPECT_THROW(Conn{port}, std::runtime_error);
+}
