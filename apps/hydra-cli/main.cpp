@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hydra/error.hpp"
+#include "hydra/http/client.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
 #include "hydra/queue.hpp"
@@ -55,6 +56,9 @@ struct Request {
   bj::object message;
   /// At most this many items for `queue peek`.
   std::size_t limit = 10;
+  /// `rest`: the `to` route and the optional JSON payload read from `file`.
+  std::string route;
+  std::optional<bj::value> payload;
 };
 
 // Output helpers --------------------------------------------------------------------------------
@@ -180,6 +184,8 @@ std::string rss_text(const bj::object& health) {
 struct Output {
   bj::value json;
   std::string text;
+  /// Process exit status when the command completed (`rest` uses 1 when no response arrived).
+  int exit_code = 0;
 };
 
 asio::awaitable<Output> cmd_services(hydra::Hydra& hydra, const Request& req) {
@@ -503,6 +509,31 @@ std::string safe_url(const std::string& url) {
   }
 }
 
+/// Node's makeAPIRequest from the CLI. Exit status 0 whenever an HTTP response arrived (whatever
+/// its status, as Node prints whatever comes back); 1 when the client produced the answer itself
+/// (invalid route 400, no/unreachable instance 503, timeout, Redis error) — those have no headers.
+asio::awaitable<Output> cmd_rest(hydra::Hydra& hydra, const Request& req) {
+  bj::object umf;
+  umf["to"] = req.route;
+  umf["from"] = "hydra-cli:/";
+  umf["body"] = req.payload ? *req.payload : bj::value(bj::object());
+  hydra::http::ApiClient client(hydra);
+  auto result = co_await client.make_api_request(umf);
+  Output out;
+  out.json = result;
+  const bool responded = result.contains("headers");
+  out.exit_code = responded ? 0 : 1;
+  out.text = field(result, "statusCode") + " " + field(result, "statusMessage") + "\n";
+  if (const auto* payload = result.if_contains("payLoad"); payload && payload->is_string()) {
+    out.text += std::string(payload->get_string());
+    if (!out.text.empty() && out.text.back() != '\n') out.text += "\n";
+  } else {
+    pretty(out.text, result, 0);
+    out.text += "\n";
+  }
+  co_return out;
+}
+
 asio::awaitable<Output> dispatch(hydra::Hydra& hydra, const Request& req) {
   const auto& c = req.command;
   if (c == "services") co_return co_await cmd_services(hydra, req);
@@ -517,6 +548,7 @@ asio::awaitable<Output> dispatch(hydra::Hydra& hydra, const Request& req) {
   if (c == "message queue") co_return co_await cmd_message_queue(hydra, req);
   if (c == "queue stats") co_return co_await cmd_queue_stats(hydra, req);
   if (c == "queue peek") co_return co_await cmd_queue_peek(hydra, req);
+  if (c == "rest") co_return co_await cmd_rest(hydra, req);
   throw CliError("unknown command: " + c);
 }
 
@@ -641,6 +673,12 @@ int main(int argc, char** argv) {
   peek->add_option("--limit", req.limit, "at most this many items (default 10)")
       ->check(CLI::NonNegativeNumber);
 
+  auto* rest = app.add_subcommand(
+      "rest", "HTTP call to a present instance (makeAPIRequest), e.g. 'svc:[get]/v1/x'");
+  rest->add_option("route", req.route, "svc:[method]/path (or <iid>@svc:[method]/path)")
+      ->required();
+  rest->add_option("file", req.file, "JSON payload file (POST/PUT/PATCH)");
+
   CLI11_PARSE(app, argc, argv);
 
   for (auto* sub : {services, nodes, health, healthlog, routes, refresh})
@@ -652,6 +690,7 @@ int main(int argc, char** argv) {
     if (sub->parsed()) req.command = "message " + sub->get_name();
   for (auto* sub : {stats, peek})
     if (sub->parsed()) req.command = "queue " + sub->get_name();
+  if (rest->parsed()) req.command = "rest";
 
   try {
     if (req.command == "message create") {
@@ -670,6 +709,12 @@ int main(int argc, char** argv) {
     if (req.command == "cfg push") req.document = read_json_file(req.file);
     if (req.command == "message send" || req.command == "message queue")
       req.message = read_message(req.file);
+    if (req.command == "rest" && !req.file.empty()) {
+      auto method = hydra::umf::parse_route(req.route).http_method.value_or("");
+      if (method == "get" || method == "delete")
+        throw CliError("a " + method + " request takes no payload");
+      req.payload = read_json_file(req.file);
+    }
 
     // The CLI's own identity and Redis come from the command line only: HYDRA_SERVICE would
     // rename it (or load a stored config), and HYDRA_REDIS_URL would replace the redis object
@@ -704,7 +749,7 @@ int main(int argc, char** argv) {
     else
       std::cout << out->text;
     std::cout.flush();
-    return 0;
+    return out->exit_code;
   } catch (const std::exception& e) {
     // One line, whatever the message contains.
     std::string message = e.what();

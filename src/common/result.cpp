@@ -42,7 +42,7 @@ const std::map<int, Text>& texts() {
       {503,
        {"Service Unavailable",
         "The server is currently unable to handle the request due to a temporary overloading or "
-        "maintenance of the server."}},
+        "maintenance of the server"}},
   };
   return table;
 }

@@ -109,7 +109,7 @@ TEST(Messaging, NamedInstanceAndErrorResults) {
     auto json = hydra::json::stringify(none.to_json());
     EXPECT_EQ(
         json,
-        R"({"statusCode":503,"statusMessage":"Service Unavailable","statusDescription":"The server is currently unable to handle the request due to a temporary overloading or maintenance of the server.","result":{"reason":"Unavailable ghost instances"}})");
+        R"({"statusCode":503,"statusMessage":"Service Unavailable","statusDescription":"The server is currently unable to handle the request due to a temporary overloading or maintenance of the server","result":{"reason":"Unavailable ghost instances"}})");
     auto invalid = co_await client.send_message(obj(R"({"to":"named:/","from":"c:/"})"));
     EXPECT_EQ(invalid.status_code, 400);
     EXPECT_EQ(invalid.reason, R"(UMF message requires "to", "from" and "body" fields)");
