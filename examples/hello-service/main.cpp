@@ -1,6 +1,6 @@
-// hello-service: a minimal Hydra service that registers itself, publishes its routes and a log
-// entry, echoes every UMF message back to its sender, works through its own queue, and stays
-// present until SIGINT/SIGTERM.
+// hello-service: a minimal Hydra service that registers itself, serves a small HTTP API on its
+// registered port (routes published in Redis), writes a log entry, echoes every UMF message back
+// to its sender, works through its own queue, and stays present until SIGINT/SIGTERM.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <exception>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "hydra/http/server.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
 #include "hydra/queue.hpp"
@@ -30,6 +32,51 @@ namespace {
 
 /// How often the consumer returns expired leases of its queue to the waiting list.
 constexpr auto kReclaimInterval = 5s;
+/// The longest wait `GET /v1/hello/slow` accepts.
+constexpr long kMaxSlowMs = 60000;
+
+// HTTP handlers ------------------------------------------------------------------------------
+
+/// `GET /v1/hello/greeting` → `{greeting}`.
+asio::awaitable<hydra::http::Response> greeting(hydra::http::Request&) {
+  boost::json::object result;
+  result["greeting"] = "Welcome to Hydra!";
+  co_return hydra::http::Response::ok(std::move(result));
+}
+
+/// `POST /v1/hello/echo` → the JSON body received (`{}` when there is none).
+asio::awaitable<hydra::http::Response> echo(hydra::http::Request& request) {
+  auto body = request.json();
+  if (!body) co_return hydra::http::Response::ok(boost::json::object());
+  co_return hydra::http::Response::ok(std::move(*body));
+}
+
+/// `GET /v1/hello/slow?ms=N` → waits N ms (at most kMaxSlowMs), then `{slept: N}`.
+asio::awaitable<hydra::http::Response> slow(hydra::http::Request& request) {
+  long ms = 0;
+  auto it = request.query.find("ms");
+  if (it != request.query.end()) {
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec != std::errc() || end != text.data() + text.size() || ms < 0 || ms > kMaxSlowMs)
+      co_return hydra::http::Response::bad_request("ms must be an integer from 0 to " +
+                                                   std::to_string(kMaxSlowMs));
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  boost::json::object result;
+  result["slept"] = ms;
+  co_return hydra::http::Response::ok(std::move(result));
+}
+
+void add_routes(hydra::http::Server& server) {
+  server.route("get", "/v1/hello/greeting", greeting);
+  server.route("post", "/v1/hello/echo", echo);
+  server.route("get", "/v1/hello/slow", slow);
+}
+
+// Messages and queue -------------------------------------------------------------------------
 
 /// Sends the echo reply to one message; failures are logged, never thrown.
 asio::awaitable<void> reply(hydra::Hydra& hydra, hydra::umf::Message message) {
@@ -114,17 +161,21 @@ asio::awaitable<void> stop_consumer(const std::shared_ptr<Consumer>& state) {
 }
 
 asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path) {
+  auto executor = co_await asio::this_coro::executor;
+  // Installed before anything else so a signal arriving during start-up is not fatal; this is
+  // the only signal handler of the process (Service::run is not used, it would install another).
+  asio::signal_set signals(executor, SIGINT, SIGTERM);
+
   co_await hydra.init_from_file(config_path);
   auto info = co_await hydra.register_service();
-  // Built outside the co_await: g++ 12 mishandles braced string-literal lists there.
-  std::vector<std::string> routes;
-  routes.emplace_back("[get]/v1/hello/greeting");
-  routes.emplace_back("[post]/v1/hello/echo");
-  routes.emplace_back("[get]/v1/hello/slow");
-  co_await hydra.register_routes(std::move(routes));
+
+  hydra::http::Server server(executor);
+  add_routes(server);
+  hydra::http::Service service(hydra, server);
+  // Serves on the registered port (the socket init() reserved) and publishes server.routes().
+  co_await service.start();
   answer_messages(hydra);
 
-  auto executor = co_await asio::this_coro::executor;
   auto consumer = std::make_shared<Consumer>();
   consumer->queue = std::make_unique<hydra::Queue>(hydra);
   consumer->finished.emplace(executor, asio::steady_timer::time_point::max());
@@ -145,13 +196,14 @@ asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path)
   std::cout << "hello-service ready " << info.service_name << " " << hydra.instance_id() << " "
             << info.service_ip << ":" << info.service_port << std::endl;
 
-  asio::signal_set signals(executor, SIGINT, SIGTERM);
   int sig = co_await signals.async_wait(asio::use_awaitable);
   std::cerr << "hello-service: signal " << sig << ", shutting down" << std::endl;
   // No item is taken once shutdown begins; one being handled is finished first.
   co_await stop_consumer(consumer);
   // shutdown() deletes the presence key at once, so callers stop routing here immediately.
   co_await hydra.shutdown();
+  // Requests already being served are answered (with Connection: close) before this returns.
+  co_await server.stop();
   std::cout << "hello-service stopped" << std::endl;
 }
 

@@ -356,7 +356,11 @@ async function cmdQuery(args) {
     getAllServiceRoutes: () => hydra.getAllServiceRoutes(),
     getConfig: () => (needArg(1), hydra.getConfig(rest[0])),
     putConfig: () => (needArg(2), hydra.putConfig(rest[0], parseJSONArg(rest[1]))),
-    listConfig: () => (needArg(1), hydra.listConfig(rest[0]))
+    listConfig: () => (needArg(1), hydra.listConfig(rest[0])),
+    // The argument is a UMF message as JSON ({to, from, body, ...}); resolves with Node's
+    // response object (the JSON body merged over {statusCode, ...}).
+    makeAPIRequest: () =>
+      (needArg(1), hydra.makeAPIRequest(hydra.createUMFMessage(parseJSONArg(rest[0]))))
   };
   if (!Object.prototype.hasOwnProperty.call(methods, method)) {
     throw new Error(`unknown query method: ${method}`);
