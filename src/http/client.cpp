@@ -18,6 +18,7 @@
 #include <charconv>
 #include <map>
 
+#include "common/fd.hpp"
 #include "hydra/json.hpp"
 #include "hydra/result.hpp"
 
@@ -314,6 +315,7 @@ struct ApiClient::Impl {
         stream->expires_at(deadline);
         co_await stream->async_connect(tcp::endpoint(address, port),
                                        asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) hydra::detail::close_on_exec(stream->socket().native_handle());
         if (ec) {
           a.timeout = ec == beast::error::timeout;
           a.socket_failure = !a.timeout;

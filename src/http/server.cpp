@@ -27,6 +27,7 @@
 #include <mutex>
 #include <set>
 
+#include "common/fd.hpp"
 #include "hydra/error.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
@@ -370,6 +371,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_await pause.async_wait(tuple_awaitable);
         continue;
       }
+      hydra::detail::close_on_exec(socket.native_handle());
       auto session = std::make_shared<Session>(std::move(socket));
       {
         std::lock_guard lock(self->mutex);
@@ -716,6 +718,7 @@ void Server::listen(const std::string& address, std::uint16_t port) {
                         std::to_string(port) + ": " + ec.message());
   }
   impl_->port = acceptor.local_endpoint().port();
+  hydra::detail::close_on_exec(acceptor.native_handle());
   impl_->acceptor.emplace(std::move(acceptor));
   impl_->start_accepting();
 }
@@ -742,6 +745,7 @@ void Server::adopt(int fd) {
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw Error(ec, "adopt: listen failed: " + ec.message());
   impl_->port = acceptor.local_endpoint().port();
+  hydra::detail::close_on_exec(acceptor.native_handle());
   impl_->acceptor.emplace(std::move(acceptor));
   impl_->start_accepting();
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/fd.hpp"
 #include "hydra/error.hpp"
 
 namespace asio = boost::asio;
@@ -46,6 +47,7 @@ asio::awaitable<void> Transport::connect(const Config& config, const std::string
     Unix socket(executor_);
     co_await socket.async_connect(asio::local::stream_protocol::endpoint(config.unix_path),
                                   use_awaitable);
+    detail::close_on_exec(socket.native_handle());
     stream_ = std::move(socket);
     co_return;
   }
@@ -53,6 +55,7 @@ asio::awaitable<void> Transport::connect(const Config& config, const std::string
   auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), use_awaitable);
   Tcp socket(executor_);
   co_await asio::async_connect(socket, endpoints, use_awaitable);
+  detail::close_on_exec(socket.native_handle());
   socket.set_option(asio::ip::tcp::no_delay(true));
   socket.set_option(asio::socket_base::keep_alive(true));
   if (!config.tls.enabled) {

@@ -2,6 +2,11 @@
 // AUTH with ACL users, Unix sockets and timeouts.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio/detached.hpp>
 
 #include "hydra/error.hpp"
@@ -266,6 +271,34 @@ TEST(Connection, StopFailsPendingWithStopped) {
   } catch (const hydra::Error& e) {
     EXPECT_EQ(e.code(), hydra::errc::stopped);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Child processes must not inherit Redis connections.
+TEST(Connection, SocketsAreCloseOnExec) {
+  hydra::test::RedisServer server;
+  boost::asio::io_context io;
+  hydra::redis::Config cfg;
+  cfg.host = server.host();
+  cfg.port = server.port();
+  hydra::redis::Connection conn(io.get_executor(), cfg);
+  conn.start();
+  hydra::test::run_on(
+      io, [&]() -> boost::asio::awaitable<void> { co_await conn.exec(hydra::redis::cmd("PING")); });
+  // Every socket of this process that points at the server's port has FD_CLOEXEC.
+  int checked = 0;
+  for (int fd = 3; fd < 1024; ++fd) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (peer.sin_family != AF_INET || ntohs(peer.sin_port) != server.port()) continue;
+    EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC) << "fd " << fd;
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <future>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -451,4 +452,43 @@ TEST(HttpServer, GracefulStopFinishesInFlightRequests) {
   run.get();
   // Nothing listens any more.
   EXPECT_THROW(Conn{port}, std::runtime_error);
+}
+
+// Handlers run on whichever thread runs the io_context: a handler that blocks its thread does
+// not stop the other thread from accepting and serving.
+TEST(HttpServer, ScalesAcrossThreads) {
+  asio::io_context io;
+  hydra::http::Server server(io.get_executor());
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  server.route("get", "/v1/busy", [&](Request&) -> asio::awaitable<Response> {
+    {
+      std::lock_guard lock(mutex);
+      threads.insert(std::this_thread::get_id());
+    }
+    std::this_thread::sleep_for(50ms);  // deliberately blocks this thread
+    co_return Response::ok();
+  });
+  server.listen("127.0.0.1", 0);
+  auto port = server.port();
+  auto guard = asio::make_work_guard(io);
+  std::thread a([&] { io.run(); });
+  std::thread b([&] { io.run(); });
+  std::vector<std::future<int>> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back(std::async(std::launch::async, [port] {
+      Conn c(port);
+      c.send(get("/v1/busy"));
+      auto r = c.read();
+      return r ? r->status : 0;
+    }));
+  }
+  for (auto& c : calls)
+    EXPECT_EQ(c.get(), 200);
+  asio::co_spawn(io, server.stop(), asio::use_future).get();
+  guard.reset();
+  io.stop();
+  a.join();
+  b.join();
+  EXPECT_EQ(threads.size(), 2u);
 }
