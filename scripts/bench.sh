@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs every benchmark (<build>/bench/*_bench: discovery latency and idle RSS, messaging and
-# queues), hydra-cpp beside Node Hydra 1.9.3, after set-up has installed and built everything.
+# queues, HTTP), hydra-cpp beside Node Hydra 1.9.3, after set-up has installed and built everything.
 # Usage: [BUILD_DIR=dir] scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/setup.sh "$BUILD_DIR"
+# The HTTP benchmark uses wrk as a load-generator ceiling (Debian package; benchmarks only).
+if ! command -v wrk >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
 # Each benchmark starts its own private redis-server and Node peers; nothing else is touched.
 shopt -s nullglob
 benches=("$BUILD_DIR"/bench/*_bench)
