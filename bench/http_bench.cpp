@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "hydra/http/client.hpp"
 #include "hydra/http/server.hpp"
 #include "hydra/hydra.hpp"
@@ -64,6 +65,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using hydra::bench::cpu_model;
+using hydra::bench::fail;
+using hydra::bench::fmt;
+using hydra::bench::info_field;
+using hydra::bench::ms_between;
+using hydra::bench::percentile;
+using hydra::bench::process_cpu_seconds;
+using hydra::bench::r3;
+using hydra::bench::seconds_between;
+using hydra::bench::thread_cpu_seconds;
+
 constexpr long kCppCalls1 = 5000;      // C++ makeAPIRequest, 1 in flight
 constexpr long kCppCallsMany = 20000;  // C++ makeAPIRequest, 16 and 100 in flight
 constexpr long kCppToNodeCalls = 4000;
@@ -81,69 +93,6 @@ const char* const kCppService = "cpp-http";
 const char* const kNodeService = "node-express";
 const char* const kCppRoute = "/v1/bench/hello";
 const char* const kNodeRoute = "/v1/node/hello";
-
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what);
-}
-
-double seconds_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-// Nearest-rank percentile, the definition bench-http.js uses.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto idx = static_cast<long>(std::ceil(p / 100.0 * static_cast<double>(sorted.size()))) - 1;
-  idx = std::clamp<long>(idx, 0, static_cast<long>(sorted.size()) - 1);
-  return sorted[static_cast<std::size_t>(idx)];
-}
-
-double r3(double x) {
-  return std::round(x * 1000.0) / 1000.0;
-}
-
-std::string fmt(double v, int decimals = 3) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-// CPU time (user + system) of a process in seconds, from /proc/<pid>/stat.
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  // After the command name: state is field 3; utime and stime are fields 14 and 15.
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// CPU time of the calling thread (the C++ clients run on it).
-double thread_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string cpu_model() {
-  std::ifstream info("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(info, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
 
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
@@ -171,19 +120,6 @@ double own_cpu_seconds() {
              static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
   }
   return total;
-}
-
-std::string info_field(const hydra::test::RedisServer& server, const std::string& name) {
-  std::istringstream info(server.cli({"INFO", "server"}));
-  std::string line;
-  while (std::getline(info, line)) {
-    if (line.rfind(name + ":", 0) == 0) {
-      auto v = line.substr(name.size() + 1);
-      if (!v.empty() && v.back() == '\r') v.pop_back();
-      return v;
-    }
-  }
-  return "unknown";
 }
 
 // Marks every descriptor above stderr close-on-exec and returns how many were inheritable. Asio's
