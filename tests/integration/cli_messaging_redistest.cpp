@@ -19,6 +19,7 @@
 #include "hydra/json.hpp"
 #include "hydra/umf.hpp"
 #include "support/async.hpp"
+#include "support/hello_service.hpp"
 #include "support/hydra_fixture.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -35,12 +36,6 @@ namespace {
 
 const std::string kCli = HYDRA_BINARY_DIR "/apps/hydra-cli/hydra-cli";
 constexpr int kDb = 15;
-
-std::string hello_binary() {
-  const std::string nested = HYDRA_BINARY_DIR "/examples/hello-service/hello-service";
-  if (std::filesystem::is_regular_file(nested)) return nested;
-  return HYDRA_BINARY_DIR "/examples/hello-service";
-}
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -235,15 +230,7 @@ TEST(CliMessaging, SendToAMissingServiceIsUnavailable) {
 class CliMessagingWithService : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string config = server_.dir() + "/hello-service.json";
-    write_file(config, R"({"hydra":{"serviceName":"hello-service","serviceIP":"127.0.0.1",)"
-                       R"("servicePort":0,"serviceType":"example","serviceVersion":"1.0.0",)"
-                       R"("redis":{"url":")" +
-                           url() + R"("}}})");
-    service_ =
-        std::make_unique<Process>(std::vector<std::string>{hello_binary(), "--config", config},
-                                  std::map<std::string, std::string>{}, true);
-    ASSERT_TRUE(service_->wait_for_line("hello-service ready", 15s)) << service_->output(100ms);
+    service_ = hydra::test::start_hello_service(server_, kDb).process;
 
     client_ = std::make_unique<hydra::Hydra>(io_.get_executor());
     client_->on_log([](const bj::object&) {});

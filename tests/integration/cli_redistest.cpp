@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/hello_service.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 
@@ -29,11 +30,6 @@ const std::string kCli = HYDRA_BINARY_DIR "/apps/hydra-cli/hydra-cli";
 
 /// examples/CMakeLists.txt builds every example directly in the examples build directory; a
 /// per-example subdirectory is accepted too.
-std::string hello_binary() {
-  const std::string nested = HYDRA_BINARY_DIR "/examples/hello-service/hello-service";
-  if (std::filesystem::is_regular_file(nested)) return nested;
-  return HYDRA_BINARY_DIR "/examples/hello-service";
-}
 constexpr int kDb = 15;
 
 void write_file(const std::string& path, const std::string& text) {
@@ -80,22 +76,9 @@ bj::value parse_output(const std::pair<int, std::string>& result) {
 class CliWithService : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string config = server_.dir() + "/hello-service.json";
-    write_file(config, R"({"hydra":{"serviceName":"hello-service","serviceIP":"127.0.0.1",)"
-                       R"("servicePort":0,"serviceType":"example","serviceDescription":)"
-                       R"("Says hello","serviceVersion":"1.0.0","redis":{"url":")" +
-                           url() + R"("}}})");
-    service_ =
-        std::make_unique<Process>(std::vector<std::string>{hello_binary(), "--config", config},
-                                  std::map<std::string, std::string>{}, true);
-    auto ready = service_->wait_for_line("hello-service ready", 15s);
-    ASSERT_TRUE(ready) << service_->output(100ms);
-    // "hello-service ready <name> <instanceID> <ip>:<port>"
-    std::istringstream words(*ready);
-    std::string w1, w2, name;
-    words >> w1 >> w2 >> name >> instance_id_;
-    ASSERT_EQ(name, "hello-service");
-    ASSERT_EQ(instance_id_.size(), 32u) << *ready;
+    auto hello = hydra::test::start_hello_service(server_, kDb);
+    service_ = std::move(hello.process);
+    instance_id_ = hello.instance_id;
   }
 
   std::string url() const { return server_.url(kDb); }

@@ -21,6 +21,7 @@
 #include "hydra/http/client.hpp"
 #include "hydra/hydra.hpp"
 #include "support/async.hpp"
+#include "support/hello_service.hpp"
 #include "support/hydra_fixture.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -36,12 +37,6 @@ namespace {
 
 constexpr int kDb = 15;
 
-std::string hello_binary() {
-  const std::string nested = HYDRA_BINARY_DIR "/examples/hello-service/hello-service";
-  if (std::filesystem::is_regular_file(nested)) return nested;
-  return HYDRA_BINARY_DIR "/examples/hello-service";
-}
-
 std::string reason(const bj::object& o) {
   const auto* result = o.if_contains("result");
   if (!result || !result->is_object()) return "";
@@ -53,23 +48,9 @@ std::string reason(const bj::object& o) {
 class HelloHttp : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string config = server_.dir() + "/hello-service.json";
-    {
-      std::ofstream out(config, std::ios::binary);
-      out << R"({"hydra":{"serviceName":"hello-service","serviceIP":"127.0.0.1",)"
-          << R"("servicePort":0,"serviceType":"example","serviceDescription":"Says hello",)"
-          << R"("serviceVersion":"1.0.0","redis":{"url":")" << server_.url(kDb) << R"("}}})";
-    }
-    service_ =
-        std::make_unique<Process>(std::vector<std::string>{hello_binary(), "--config", config},
-                                  std::map<std::string, std::string>{}, true);
-    auto ready = service_->wait_for_line("hello-service ready", 15s);
-    ASSERT_TRUE(ready) << service_->output(100ms);
-    std::istringstream words(*ready);
-    std::string w1, w2, name;
-    words >> w1 >> w2 >> name >> instance_id_;
-    ASSERT_EQ(name, "hello-service");
-    ASSERT_EQ(instance_id_.size(), 32u) << *ready;
+    auto hello = hydra::test::start_hello_service(server_, kDb);
+    service_ = std::move(hello.process);
+    instance_id_ = hello.instance_id;
 
     hydra_ = std::make_unique<hydra::Hydra>(io_.get_executor());
     hydra_->on_log([](const bj::object&) {});

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/hello_service.hpp"
 #include "support/node_peer.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -25,30 +26,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string hello_binary() {
-  const std::string nested = HYDRA_BINARY_DIR "/examples/hello-service/hello-service";
-  if (std::filesystem::is_regular_file(nested)) return nested;
-  return HYDRA_BINARY_DIR "/examples/hello-service";
-}
-
 /// A private redis-server with the hello-service example registered in it (db 0, where the Node
 /// peer looks).
 class NodeToCppHttp : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!hydra::test::node_available()) GTEST_SKIP() << "node or the npm packages are missing";
-    const std::string config = server_.dir() + "/hello-service.json";
-    {
-      std::ofstream out(config, std::ios::binary);
-      out << R"({"hydra":{"serviceName":"hello-service","serviceIP":"127.0.0.1",)"
-          << R"("servicePort":0,"serviceType":"example","serviceDescription":"Says hello",)"
-          << R"("serviceVersion":"1.0.0","redis":{"url":")" << url() << R"("}}})";
-    }
-    service_ =
-        std::make_unique<Process>(std::vector<std::string>{hello_binary(), "--config", config},
-                                  std::map<std::string, std::string>{}, true);
-    auto ready = service_->wait_for_line("hello-service ready", 15s);
-    ASSERT_TRUE(ready) << service_->output(100ms);
+    service_ = hydra::test::start_hello_service(server_, 0).process;
   }
 
   void TearDown() override {
