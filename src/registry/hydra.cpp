@@ -804,7 +804,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<std::vector<std::string>> list_config(std::string service) {
-    service = lower(std::move(service));
+    // A label ("svc:1.0") or any other invalid name would silently list nothing.
+    try {
+      service = validate_service_name(service);
+    } catch (const Error& e) {
+      throw Error(errc::invalid_argument, std::string("listConfig: ") + e.what());
+    }
     auto reply = co_await redis().exec(cmd("HKEYS", registry::Keys::configs(service)));
     reply.check();
     std::vector<std::string> out;

@@ -284,6 +284,12 @@ TEST(Registry, StoredConfig) {
     EXPECT_TRUE(co_await a.hydra.remove_config("cfgsvc:0.9.0"));
     EXPECT_FALSE(co_await a.hydra.remove_config("cfgsvc:0.9.0"));
     try {
+      co_await a.hydra.list_config("cfgsvc:1.0.0");
+      ADD_FAILURE() << "a label is not a service name";
+    } catch (const hydra::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("serviceName"), std::string::npos) << e.what();
+    }
+    try {
       co_await a.hydra.get_config("nolabel");
       ADD_FAILURE();
     } catch (const hydra::Error& e) {
