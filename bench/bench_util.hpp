@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -94,6 +97,32 @@ inline std::string info_field(const hydra::test::RedisServer& server, const std:
     }
   }
   return "unknown";
+}
+
+// Spawns `n` workers made by `make(w)` and runs `io` until all have finished (at most `limit`);
+// returns when the last one finished. Rethrows the first failure.
+template <class Make>
+std::chrono::steady_clock::time_point run_workers(
+    boost::asio::io_context& io, int n, Make make,
+    std::chrono::seconds limit = std::chrono::seconds(60)) {
+  using Clock = std::chrono::steady_clock;
+  int left = n;
+  std::exception_ptr error;
+  Clock::time_point end{};
+  for (int w = 0; w < n; ++w) {
+    boost::asio::co_spawn(io, make(w), [&](std::exception_ptr e) {
+      if (e && !error) error = e;
+      if (--left == 0) end = Clock::now();
+    });
+  }
+  auto deadline = Clock::now() + limit;
+  while (left > 0 && Clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(5));
+    if (io.stopped()) io.restart();
+  }
+  if (left > 0) fail("workers did not finish in time");
+  if (error) std::rethrow_exception(error);
+  return end;
 }
 
 }  // namespace hydra::bench

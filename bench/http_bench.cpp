@@ -73,6 +73,7 @@ using hydra::bench::ms_between;
 using hydra::bench::percentile;
 using hydra::bench::process_cpu_seconds;
 using hydra::bench::r3;
+using hydra::bench::run_workers;
 using hydra::bench::seconds_between;
 using hydra::bench::thread_cpu_seconds;
 
@@ -215,34 +216,6 @@ int run_serve(const std::string& url, const std::string& name) {
                  });
   io.run();
   return status;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running coroutine workers on the client's io_context
-// ---------------------------------------------------------------------------------------------
-
-// Spawns `n` workers made by `make(w)` and runs `io` until all have finished; returns when the
-// last one finished. Rethrows the first failure.
-template <class Make>
-Clock::time_point run_workers(asio::io_context& io, int n, Make make,
-                              std::chrono::seconds limit = 60s) {
-  int left = n;
-  std::exception_ptr error;
-  Clock::time_point end{};
-  for (int w = 0; w < n; ++w) {
-    asio::co_spawn(io, make(w), [&](std::exception_ptr e) {
-      if (e && !error) error = e;
-      if (--left == 0) end = Clock::now();
-    });
-  }
-  auto deadline = Clock::now() + limit;
-  while (left > 0 && Clock::now() < deadline) {
-    io.run_for(5ms);
-    if (io.stopped()) io.restart();
-  }
-  if (left > 0) fail("workers did not finish in time");
-  if (error) std::rethrow_exception(error);
-  return end;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -410,6 +410,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     return std::nullopt;
   }
 
+  // Node logs every 503 of sendMessage/sendBroadcastMessage as an error before resolving.
+  Result unavailable(const std::string& reason) {
+    log("error", reason);
+    return Result::failure(503, reason);
+  }
+
   asio::awaitable<Result> send_message(umf::Message m) {
     umf::Route route;
     std::string payload;
@@ -417,18 +423,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     const auto& svc = route.service_name;
     try {
       auto instances = co_await present_ids(svc);
-      if (instances.empty()) {
-        auto msg = "Unavailable " + svc + " instances";
-        log("error", msg);
-        co_return Result::failure(503, msg);
-      }
+      if (instances.empty()) co_return unavailable("Unavailable " + svc + " instances");
       if (!route.instance.empty()) {
         bool present =
             std::find(instances.begin(), instances.end(), route.instance) != instances.end();
         if (!present) {
-          auto msg = "Unavailable " + svc + " instance named " + route.instance;
-          log("error", msg);
-          co_return Result::failure(503, msg);
+          co_return unavailable("Unavailable " + svc + " instance named " + route.instance);
         }
         co_await redis().exec(
             cmd("PUBLISH", registry::Keys::instance_channel(svc, route.instance), payload));
@@ -443,9 +443,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
         if (n > 0) co_return Result::success(m.mid());
         forget_instance(iid);
       }
-      auto msg = "Unavailable " + svc + " instances";
-      log("error", msg);
-      co_return Result::failure(503, msg);
+      co_return unavailable("Unavailable " + svc + " instances");
     } catch (const std::exception& e) {
       log("error", e.what());
       co_return Result::failure(500, e.what());
@@ -461,9 +459,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       auto instances = co_await present_ids(svc);
       if (instances.empty()) {
         if (svc == "hydra-router") co_return Result::success(m.mid());
-        auto msg = "Unavailable " + svc + " instances";
-        log("error", msg);
-        co_return Result::failure(503, msg);
+        co_return unavailable("Unavailable " + svc + " instances");
       }
       co_await redis().exec(cmd("PUBLISH", registry::Keys::service_channel(svc), payload));
       co_return Result::success(m.mid());
