@@ -28,6 +28,7 @@
 #include <set>
 
 #include "common/fd.hpp"
+#include "http/websocket_impl.hpp"
 #include "hydra/error.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
@@ -288,6 +289,13 @@ struct Route {
   Handler handler;
 };
 
+struct WsRoute {
+  std::string pattern;
+  RoutePattern matcher;
+  WebSocketHandler handler;
+  WebSocketOptions options;
+};
+
 // One connection. Everything but `executor` is touched only on the connection's strand.
 struct Session : std::enable_shared_from_this<Session> {
   explicit Session(tcp::socket s)
@@ -306,6 +314,8 @@ struct Session : std::enable_shared_from_this<Session> {
   bool close_requested = false;
   bool served_any = false;
   std::string remote;
+  // Set once the connection was upgraded: stop() closes the WebSocket instead of the socket.
+  std::weak_ptr<WebSocket::Impl> websocket;
 
   void arm(std::chrono::milliseconds d) {
     timed_out = false;
@@ -346,6 +356,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::any_io_executor accept_strand;
   ServerOptions opts;
   std::vector<Route> routes;
+  std::vector<WsRoute> ws_routes;
+  Handler fallback;
   std::optional<tcp::acceptor> acceptor;
   std::uint16_t port = 0;
   std::atomic<bool> stopping{false};
@@ -488,6 +500,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
 
       auto message = parser.release();
+      if (!self->ws_routes.empty() && beast::websocket::is_upgrade(message)) {
+        if (const WsRoute* route = self->match_websocket(message)) {
+          co_await upgrade(self, s, *route, message);
+          co_return;
+        }
+      }
       const bool head_request = message.method() == bhttp::verb::head;
       Response response = co_await self->handle(message, s->remote);
       const bool keep = message.keep_alive() && !s->close_requested && !self->stopping;
@@ -509,21 +527,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
-  // Routing, body checks and the handler; never throws.
-  asio::awaitable<Response> handle(bhttp::request<bhttp::string_body>& message,
-                                   const std::string& remote) {
-    Request req;
+  // Fills the request from the wire message; false when the target cannot be parsed.
+  // `encoded_path` receives the path as sent (routes match on it, as route-parser does).
+  static bool fill_request(Request& req, bhttp::request<bhttp::string_body>& message,
+                           const std::string& remote, std::string& encoded_path) {
     req.method = lower(message.method_string());
     req.target = std::string(message.target());
     req.remote_address = remote;
     for (const auto& field : message)
       req.headers.add(std::string(field.name_string()), std::string(field.value()));
     req.body = std::move(message.body());
-
-    // CORS preflight: the cors middleware answers every OPTIONS before routing.
-    if (opts.cors.enabled && req.method == "options") co_return preflight(req);
-
-    std::string encoded_path;
     std::string query;
     auto origin_form = boost::urls::parse_origin_form(req.target);
     if (origin_form) {
@@ -536,11 +549,80 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       query = std::string(absolute->encoded_query());
       req.path = absolute->path();
     } else {
-      co_return Response::bad_request("Malformed request target");
+      return false;
     }
     if (encoded_path.empty()) encoded_path = "/";
     if (req.path.empty()) req.path = "/";
     req.query = detail::parse_query(query);
+    return true;
+  }
+
+  const WsRoute* match_websocket(const bhttp::request<bhttp::string_body>& message) const {
+    auto origin_form = boost::urls::parse_origin_form(message.target());
+    if (!origin_form) return nullptr;
+    std::string path(origin_form->encoded_path());
+    if (path.empty()) path = "/";
+    for (const auto& route : ws_routes) {
+      if (route.matcher.match(path)) return &route;
+    }
+    return nullptr;
+  }
+
+  // Hands an upgrade request to its WebSocket handler; the connection ends with the handler.
+  static asio::awaitable<void> upgrade(std::shared_ptr<Impl> self, std::shared_ptr<Session> s,
+                                       const WsRoute& route,
+                                       bhttp::request<bhttp::string_body>& message) {
+    Request req;
+    std::string encoded_path;
+    bhttp::request<bhttp::string_body> copy = message;
+    if (!fill_request(req, copy, s->remote, encoded_path)) co_return;
+    if (auto params = route.matcher.match(encoded_path)) {
+      for (auto& [key, value] : *params)
+        req.params[key] = pct_decode(value, false);
+    }
+    s->disarm();
+    auto impl = std::make_shared<WebSocket::Impl>(std::move(s->socket), route.options, s->remote);
+    s->websocket = impl;
+    ++self->requests;
+    auto [ec] = co_await impl->ws.async_accept(message, tuple_awaitable);
+    if (ec) {
+      impl->abort();
+      co_return;
+    }
+    if (self->stopping) {
+      impl->request_close();
+      co_return;
+    }
+    std::string failure;
+    try {
+      co_await route.handler(WebSocket(impl), req);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    } catch (...) {
+      failure = "unknown exception";
+    }
+    if (!failure.empty())
+      self->opts.log("websocket handler for " + route.pattern + " failed: " + failure);
+    impl->request_close();
+    // Let the close handshake finish (bounded) before the session is forgotten.
+    asio::steady_timer wait(s->executor);
+    for (int i = 0; i < 100 && impl->open; ++i) {
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(tuple_awaitable);
+    }
+    impl->abort();
+  }
+
+  // Routing, body checks and the handler; never throws.
+  asio::awaitable<Response> handle(bhttp::request<bhttp::string_body>& message,
+                                   const std::string& remote) {
+    Request req;
+    std::string encoded_path;
+    const bool parsed = fill_request(req, message, remote, encoded_path);
+
+    // CORS preflight: the cors middleware answers every OPTIONS before routing.
+    if (opts.cors.enabled && req.method == "options") co_return preflight(req);
+    if (!parsed) co_return Response::bad_request("Malformed request target");
 
     const Route* found = nullptr;
     for (const auto& route : routes) {
@@ -554,7 +636,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
     }
-    if (!found) co_return Response::not_found();
+    if (!found && !fallback) co_return Response::not_found();
+    if (!found) {
+      std::string fallback_failure;
+      try {
+        co_return co_await fallback(req);
+      } catch (const std::exception& e) {
+        fallback_failure = e.what();
+      }
+      opts.log("fallback handler failed: " + fallback_failure);
+      co_return Response::server_error();
+    }
 
     // body-parser's json(): a body declared as JSON must be JSON.
     const std::string content_type = lower(req.header("content-type"));
@@ -670,7 +762,10 @@ Server::~Server() {
   // Sessions still running keep the Impl alive; tell them and the acceptor to finish.
   impl_->stopping = true;
   impl_->close_acceptor();
-  impl_->for_each_session([](Session& s) { s.close(); });
+  impl_->for_each_session([](Session& s) {
+    if (auto ws = s.websocket.lock()) ws->abort();
+    s.close();
+  });
 }
 
 void Server::route(std::string method, std::string pattern, Handler handler) {
@@ -680,6 +775,18 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
     throw Error(errc::invalid_argument, "route needs a method and a pattern starting with /");
   RoutePattern matcher(pattern);
   impl_->routes.push_back(Route{m, std::move(pattern), std::move(matcher), std::move(handler)});
+}
+
+void Server::websocket(std::string pattern, WebSocketHandler handler, WebSocketOptions options) {
+  if (pattern.empty() || pattern.front() != '/')
+    throw Error(errc::invalid_argument, "websocket route needs a pattern starting with /");
+  RoutePattern matcher(pattern);
+  impl_->ws_routes.push_back(
+      WsRoute{std::move(pattern), std::move(matcher), std::move(handler), options});
+}
+
+void Server::fallback(Handler handler) {
+  impl_->fallback = std::move(handler);
 }
 
 std::vector<std::string> Server::routes() const {
@@ -761,7 +868,11 @@ asio::awaitable<void> Server::stop() {
   // Idle connections go now; busy ones finish their request with Connection: close.
   self->for_each_session([](Session& s) {
     s.close_requested = true;
-    if (!s.busy) s.close();
+    if (auto ws = s.websocket.lock()) {
+      ws->request_close();
+    } else if (!s.busy) {
+      s.close();
+    }
   });
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer poll(executor);
@@ -773,7 +884,10 @@ asio::awaitable<void> Server::stop() {
   if (self->open_sessions() == 0) co_return;
   // Out of patience: close what is left; a handler that never returns cannot hold stop() up
   // for more than a second longer.
-  self->for_each_session([](Session& s) { s.close(); });
+  self->for_each_session([](Session& s) {
+    if (auto ws = s.websocket.lock()) ws->abort();
+    s.close();
+  });
   const auto hard_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (self->open_sessions() > 0 && std::chrono::steady_clock::now() < hard_deadline) {
     poll.expires_after(std::chrono::milliseconds(10));

@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "hydra/http/websocket.hpp"
+
 namespace hydra {
 class Hydra;
 }
@@ -169,6 +171,12 @@ class Server {
   /// `pattern` in route-parser syntax. First match in registration order wins; HEAD uses GET
   /// routes. Throws `hydra::Error(invalid_argument)` for a bad pattern.
   void route(std::string method, std::string pattern, Handler handler);
+  /// Serves WebSocket upgrade requests whose path matches `pattern` (route-parser syntax) with
+  /// `handler`; other requests on that path are routed as usual.
+  void websocket(std::string pattern, WebSocketHandler handler, WebSocketOptions options = {});
+  /// Called for requests no route matches (instead of the 404 envelope). The JSON body check
+  /// is not applied: the handler gets the body as received.
+  void fallback(Handler handler);
   /// `[method]/path` strings (lower-case methods) for Hydra::register_routes.
   std::vector<std::string> routes() const;
 
