@@ -1,0 +1,115 @@
+// hydra-router: the API gateway of a Hydra mesh. Registers as the service `hydra-router`,
+// proxies HTTP by the routes services registered in Redis, bridges WebSocket clients to UMF
+// messaging and serves a live dashboard. Stops gracefully on SIGINT/SIGTERM.
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "hydra/config.hpp"
+#include "hydra/error.hpp"
+#include "hydra/http/server.hpp"
+#include "hydra/hydra.hpp"
+#include "router.hpp"
+#include "router_config.hpp"
+
+namespace asio = boost::asio;
+
+namespace {
+
+asio::awaitable<void> run(hydra::Hydra& hydra, hydra::http::Server& server,
+                          hydra::router::Router& router, boost::json::value document,
+                          int& exit_code) {
+  co_await hydra.init(std::move(document));
+  co_await hydra.register_service();
+  co_await router.start();
+  hydra::http::Service service(hydra, server);
+  co_await service.start();
+  std::cout << "hydra-router " << hydra::router::router_version() << " instance "
+            << hydra.instance_id() << " listening on port " << server.port() << std::endl;
+  asio::signal_set signals(hydra.get_executor(), SIGINT, SIGTERM);
+  co_await signals.async_wait(asio::use_awaitable);
+  std::cout << "hydra-router stopping" << std::endl;
+  co_await router.stop();
+  co_await hydra.shutdown();
+  co_await server.stop();
+  exit_code = 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hydra-router: API gateway, WebSocket bridge and dashboard of a Hydra mesh"};
+  std::string config_path = "config/config.json";
+  std::optional<unsigned> port;
+  std::optional<unsigned> threads;
+  app.add_option("-c,--config", config_path,
+                 "configuration file ({hydra: {...}, routerToken, ...})")
+      ->capture_default_str();
+  app.add_option("-p,--port", port, "overrides hydra.servicePort")->check(CLI::Range(0, 65535));
+  app.add_option("-t,--threads", threads, "I/O threads (0 = one per core); overrides `threads`")
+      ->check(CLI::Range(0, 256));
+  CLI11_PARSE(app, argc, argv);
+
+  boost::json::value document;
+  hydra::router::RouterConfig config;
+  try {
+    document = hydra::read_config_file(config_path);
+    if (!document.is_object())
+      throw hydra::Error(hydra::errc::invalid_config, "the configuration must be a JSON object");
+    auto& root = document.get_object();
+    if (!root.contains("hydra") || !root["hydra"].is_object())
+      root["hydra"] = boost::json::object();
+    auto& h = root["hydra"].get_object();
+    if (!h.contains("serviceName")) h["serviceName"] = "hydra-router";
+    if (!h.contains("serviceDescription")) h["serviceDescription"] = "Service-aware router";
+    if (port) h["servicePort"] = *port;
+    config = hydra::router::parse_router_config(root);
+    if (threads) config.threads = *threads;
+  } catch (const std::exception& e) {
+    std::cerr << "hydra-router: " << e.what() << std::endl;
+    return 2;
+  }
+  unsigned thread_count = config.threads;
+  if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
+
+  asio::io_context io(static_cast<int>(thread_count));
+  auto hydra_executor = asio::make_strand(io);
+  hydra::Hydra hydra(hydra_executor);
+  hydra::http::ServerOptions options;
+  // A gateway passes the services' headers through instead of adding helmet's.
+  options.security_headers = false;
+  options.max_body_bytes = config.max_body_bytes;
+  hydra::http::Server server(io.get_executor(), options);
+  hydra::router::Router router(hydra, server, config);
+  router.install();
+
+  int exit_code = 1;
+  asio::co_spawn(hydra_executor, run(hydra, server, router, std::move(document), exit_code),
+                 [&](std::exception_ptr e) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       std::cerr << "hydra-router: " << ex.what() << std::endl;
+                     }
+                     exit_code = 1;
+                   }
+                   io.stop();
+                 });
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < thread_count; ++i)
+    pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool)
+    t.join();
+  return exit_code;
+}
