@@ -25,40 +25,7 @@ namespace {
 
 const std::string kCli = HYDRA_BINARY_DIR "/apps/hydra-cli/hydra-cli";
 
-/// `node express-peer.js <name>` until destroyed (SIGTERM).
-class ExpressPeer {
- public:
-  ExpressPeer(const RedisServer& redis, const std::string& name)
-      : process_(make_argv(name), make_env(redis), false, HYDRA_NODE_DIR) {
-    auto line = process_.wait_for_line("READY ", std::chrono::seconds(30));
-    if (!line) throw std::runtime_error("express peer did not become ready");
-    info_ = bj::parse(line->substr(line->find(' ') + 1)).as_object();
-  }
-  ~ExpressPeer() {
-    if (process_.running()) {
-      process_.signal(SIGTERM);
-      if (!process_.wait(std::chrono::seconds(5))) process_.signal(SIGKILL);
-      process_.wait(std::chrono::seconds(5));
-    }
-  }
-  std::string instance_id() const { return std::string(info_.at("instanceID").as_string()); }
-
- private:
-  static std::vector<std::string> make_argv(const std::string& name) {
-    std::vector<std::string> argv;
-    argv.push_back("node");
-    argv.push_back("express-peer.js");
-    argv.push_back(name);
-    return argv;
-  }
-  static std::map<std::string, std::string> make_env(const RedisServer& redis) {
-    std::map<std::string, std::string> env;
-    env["HYDRA_TEST_REDIS_URL"] = redis.url(0);
-    return env;
-  }
-  Process process_;
-  bj::object info_;
-};
+using hydra::test::ExpressPeer;
 
 class HttpInterop : public ::testing::Test {
  protected:
