@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   // A gateway passes the services' headers through instead of adding helmet's.
   options.security_headers = false;
   options.max_body_bytes = config.max_body_bytes;
+  hydra::router::apply_cors(config, options.cors);
   hydra::http::Server server(io.get_executor(), options);
   hydra::router::Router router(hydra, server, config);
   router.install();

@@ -369,6 +369,21 @@ TEST(RouterTokenTest, RouterEndpointsNeedTheTokenButProxyingDoesNot) {
   EXPECT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }));
 }
 
+TEST(RouterCorsTest, ConfiguredCorsHeadersOnPreflightAndProxiedResponses) {
+  RedisServer redis;
+  MethodsService methods(redis);
+  auto router = start_router(
+      redis, 0, R"("cors":{"Access-Control-Allow-Origin":"https://app.example","X-Extra":"1"})");
+  auto r = call(router.port, "OPTIONS", "/v1/m/1", {},
+                {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "PUT"}});
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.headers["access-control-allow-origin"], "https://app.example");
+  ASSERT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }));
+  r = call(router.port, "GET", "/v1/m/1", {}, {{"Origin", "https://app.example"}});
+  EXPECT_EQ(r.headers["access-control-allow-origin"], "https://app.example");
+  EXPECT_EQ(r.headers["x-extra"], "1");
+}
+
 TEST(RouterConfigTest, InvalidConfigurationIsRefusedWithTheFieldNamed) {
   RedisServer redis;
   const std::string config = redis.dir() + "/bad-router.json";
@@ -513,6 +528,16 @@ TEST_F(RouterTest, ReconnectingClientReceivesWhatWasQueuedForIt) {
   ASSERT_TRUE(late);
   EXPECT_EQ(json_of(*late).at("bdy"), json_of(R"({"late":true})"));
   EXPECT_EQ(redis.cli({"EXISTS", "hydra-router:message:queue:" + old_id + ":queued"}), "0");
+
+  // The documented `reconnection` type works as well as the `reconnect` Node's router uses.
+  WsClient ws2(router.port);
+  connected_id(ws2);
+  ws2.send(
+      R"({"to":"hydra-router:/","frm":"client:/","typ":"reconnection","bdy":{"id":"other-id"}})");
+  auto renamed = ws2.read_until(
+      [](const std::string& t) { return t.find("\"connection\"") != std::string::npos; });
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(json_of(*renamed).at("bdy").as_object().at("id"), "other-id");
 }
 
 TEST_F(RouterTest, TwoRoutersShareTheClientDirectory) {

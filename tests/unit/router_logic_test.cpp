@@ -30,8 +30,10 @@ RouteTable sample_table() {
 }
 
 TEST(RouteTable, SplitsTheMethodPrefix) {
-  EXPECT_EQ(hydra::router::split_route("[GET]/v1/x"), std::make_pair(std::string("get"), std::string("/v1/x")));
-  EXPECT_EQ(hydra::router::split_route("/v1/x"), std::make_pair(std::string(), std::string("/v1/x")));
+  EXPECT_EQ(hydra::router::split_route("[GET]/v1/x"),
+            std::make_pair(std::string("get"), std::string("/v1/x")));
+  EXPECT_EQ(hydra::router::split_route("/v1/x"),
+            std::make_pair(std::string(), std::string("/v1/x")));
   EXPECT_EQ(hydra::router::split_route("[all]/v1/x").first, "");
   EXPECT_EQ(hydra::router::split_route("[]/v1/x").first, "");
 }
@@ -200,7 +202,8 @@ TEST(Metrics, RendersPrometheusText) {
   m.set_ws_clients(3);
   m.set_redis_connected(true);
   const std::string text = m.render({{"version", "1.2.3"}, {"instance", "abc\"d"}});
-  EXPECT_NE(text.find(R"(hydra_router_info{instance="abc\"d",version="1.2.3"} 1)"), std::string::npos)
+  EXPECT_NE(text.find(R"(hydra_router_info{instance="abc\"d",version="1.2.3"} 1)"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find(R"(hydra_router_http_requests_total{service="users",code="200"} 2)"),
             std::string::npos);
@@ -209,13 +212,17 @@ TEST(Metrics, RendersPrometheusText) {
   EXPECT_EQ(text.find(R"(hydra_router_http_errors_total{service="users",code="200"})"),
             std::string::npos);
   // Cumulative buckets: 0.3 ms is under 0.0005; 2 ms under 0.0025; all under +Inf.
-  EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="0.0005"} 1)"), std::string::npos);
-  EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="0.0025"} 2)"), std::string::npos);
+  EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="0.0005"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="0.0025"} 2)"),
+            std::string::npos);
   EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="1"} 2)"), std::string::npos);
-  EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="+Inf"} 3)"), std::string::npos);
+  EXPECT_NE(text.find(R"(duration_seconds_bucket{service="users",le="+Inf"} 3)"),
+            std::string::npos);
   EXPECT_NE(text.find(R"(duration_seconds_count{service="users"} 3)"), std::string::npos);
   EXPECT_NE(text.find("hydra_router_websocket_clients 3\n"), std::string::npos);
-  EXPECT_NE(text.find(R"(hydra_router_websocket_messages_total{direction="in"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(hydra_router_websocket_messages_total{direction="in"} 1)"),
+            std::string::npos);
   EXPECT_NE(text.find("hydra_router_redis_connected 1\n"), std::string::npos);
   EXPECT_EQ(hydra::router::escape_label("a\\b\nc"), "a\\\\b\\nc");
 }
@@ -265,6 +272,20 @@ TEST(RouterConfig, ReadsTheRouterKeys) {
   EXPECT_DOUBLE_EQ(defaults.request_timeout_seconds, 5);
   EXPECT_TRUE(defaults.router_token.empty());
   EXPECT_FALSE(defaults.disable_router_endpoint);
+}
+
+TEST(RouterConfig, CorsHeadersConfigureTheServer) {
+  auto c = hydra::router::parse_router_config(
+      bj::parse(R"({"cors":{"Access-Control-Allow-Origin":"https://a.example",
+        "access-control-allow-methods":"GET,POST","Access-Control-Max-Age":"600",
+        "Access-Control-Allow-Credentials":"true"}})")
+          .as_object());
+  hydra::http::CorsOptions cors;
+  hydra::router::apply_cors(c, cors);
+  EXPECT_EQ(cors.allow_origin, "https://a.example");
+  EXPECT_EQ(cors.allow_methods, "GET,POST");
+  EXPECT_EQ(cors.max_age, 600);
+  EXPECT_TRUE(cors.allow_credentials);
 }
 
 TEST(RouterConfig, BadValuesNameTheField) {

@@ -47,6 +47,32 @@ bool is_uuid4(const std::string& t) {
   return t[14] == '4' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
 }
 
+void apply_cors(const RouterConfig& config, http::CorsOptions& cors) {
+  for (const auto& [name, value] : config.cors) {
+    std::string lower_name;
+    for (char ch : name)
+      lower_name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower_name == "access-control-allow-origin") {
+      cors.allow_origin = value;
+    } else if (lower_name == "access-control-allow-methods") {
+      cors.allow_methods = value;
+    } else if (lower_name == "access-control-allow-headers") {
+      cors.allow_headers = value;
+    } else if (lower_name == "access-control-expose-headers") {
+      cors.expose_headers = value;
+    } else if (lower_name == "access-control-allow-credentials") {
+      cors.allow_credentials = value == "true";
+    } else if (lower_name == "access-control-max-age") {
+      try {
+        cors.max_age = std::stoi(value);
+      } catch (const std::exception&) {
+        throw Error(errc::invalid_config,
+                    "cors.Access-Control-Max-Age must be a number of seconds");
+      }
+    }
+  }
+}
+
 RouterConfig parse_router_config(const boost::json::object& doc) {
   RouterConfig c;
   if (auto it = doc.find("externalRoutes"); it != doc.end() && !it->value().is_null()) {

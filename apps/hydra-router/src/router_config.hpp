@@ -3,11 +3,13 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+
 #include <cstddef>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
+#include "hydra/http/server.hpp"
 
 namespace hydra::router {
 
@@ -41,6 +43,10 @@ struct RouterConfig {
 /// Reads the router keys of a configuration document (top level, next to `hydra`). Throws
 /// `hydra::Error(invalid_config)` naming the field.
 RouterConfig parse_router_config(const boost::json::object& document);
+
+/// Carries the `cors` header map over to the server's CORS handling, so preflight OPTIONS
+/// answers and the router's own responses use the configured values too.
+void apply_cors(const RouterConfig& config, http::CorsOptions& cors);
 
 /// True for a UUID version 4 in the 8-4-4-4-12 form.
 bool is_uuid4(const std::string& text);
