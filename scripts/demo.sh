@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: set-up (install, build), a private redis-server, two C++ hello-service instances and
-# a Node Hydra 1.9.3 service on it; hydra-cli and Node show the mesh; then everything stops.
+# The demo: set-up (install, build), a private redis-server, two C++ hello-service instances,
+# a Node Hydra 1.9.3 service and hydra-router on it; hydra-cli, Node and the router show the
+# mesh (HTTP and a WebSocket message through the router); then everything stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -55,6 +56,22 @@ done
 cat "$WORK"/hello*.out
 sed -n 's/^READY /node-service ready /p' "$WORK/node.out"
 
+cat >"$WORK/router.json" <<JSON
+{"hydra":{"serviceName":"hydra-router","serviceIP":"127.0.0.1","servicePort":0,
+ "redis":{"url":"$URL"}},"requestTimeout":5}
+JSON
+"$BUILD_DIR/apps/hydra-router/hydra-router" --config "$WORK/router.json" \
+  >"$WORK/router.out" 2>"$WORK/router.err" &
+PIDS+=("$!")
+for _ in $(seq 1 100); do
+  grep -q 'listening on port' "$WORK/router.out" 2>/dev/null && break
+  sleep 0.1
+done
+cat "$WORK/router.out"
+RPORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$WORK/router.out")
+[ -n "$RPORT" ] || { echo "demo: hydra-router did not start" >&2; cat "$WORK/router.err" >&2; exit 1; }
+ROUTER="http://127.0.0.1:$RPORT"
+
 echo; echo "== hydra-cli services";  $CLI services
 echo; echo "== hydra-cli nodes";     $CLI nodes
 echo; echo "== hydra-cli routes";    $CLI routes
@@ -66,6 +83,27 @@ $CLI cfg pull hello-service:1.0.0
 echo; echo "== Node Hydra 1.9.3 sees the C++ instances (getServicePresence hello-service)"
 (cd tests/interop/node && HYDRA_TEST_REDIS_URL="$URL" node peer.js query getServicePresence hello-service 2>/dev/null) |
   sed -n 's/^RESULT //p'
+echo; echo "== through hydra-router ($ROUTER): GET /v1/hello/greeting, three times (a random instance each time)"
+for _ in 1 2 3; do curl -s -D - -o "$WORK/body" "$ROUTER/v1/hello/greeting" | grep -i '^x-process-id'; cat "$WORK/body"; echo; done
+echo; echo "== POST /v1/hello/echo through the router"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"say":"hi"}' "$ROUTER/v1/hello/echo"; echo
+echo; echo "== a WebSocket client sends a UMF message to node-service through the router"
+(cd tests/interop/node && node --no-warnings --experimental-websocket -e '
+  const ws = new WebSocket(process.argv[1]);
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.typ === "connection") {
+      console.log("connected as", m.bdy.id);
+      ws.send(JSON.stringify({to: "node-service:/", frm: "client:/", mid: "demo-1", bdy: {echo: true, text: "hello node"}}));
+    } else if (m.rmid === "demo-1") {
+      console.log("reply:", JSON.stringify(m.bdy)); ws.close();
+    }
+  };
+  setTimeout(() => { console.log("no reply"); process.exit(1); }, 5000);
+  ws.onclose = () => process.exit(0);' "ws://127.0.0.1:$RPORT/")
+echo; echo "== GET /metrics (first lines)"; curl -s "$ROUTER/metrics" | grep -m 4 '^hydra_router_http_requests_total'
+echo "The dashboard is at $ROUTER/ while the demo runs."
+
 echo; echo "== stopping (SIGTERM): presence disappears at once"
 for pid in "${PIDS[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done
 for pid in "${PIDS[@]:1}"; do wait "$pid" 2>/dev/null || true; done

@@ -62,9 +62,8 @@ TEST_F(RouterInterop, HttpThroughTheRouterReachesHydraExpressAndCppServices) {
   hydra::test::ExpressPeer express(redis, "node-express");
   auto hello = hydra::test::start_hello_service(redis, 0);
   // hydra-express broadcasts hydra-router:/refresh after registering its routes.
-  ASSERT_TRUE(eventually([&] {
-    return call(router.port, hydra::test::get("/v1/node/hello")).status == 200;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return call(router.port, hydra::test::get("/v1/node/hello")).status == 200; }));
   auto r = call(router.port, hydra::test::get("/v1/node/hello"));
   EXPECT_EQ(json_of(r.body).at("result").as_object().at("greeting"), "hello from node");
   EXPECT_FALSE(r.headers["x-hydra-tracer"].empty());
@@ -77,9 +76,8 @@ TEST_F(RouterInterop, HttpThroughTheRouterReachesHydraExpressAndCppServices) {
   r = call(router.port, hydra::test::get("/node-express/v1/node/hello"));
   EXPECT_EQ(r.status, 200) << r.body;
 
-  ASSERT_TRUE(eventually([&] {
-    return call(router.port, hydra::test::get("/v1/hello/greeting")).status == 200;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return call(router.port, hydra::test::get("/v1/hello/greeting")).status == 200; }));
 
   // Node sees the router (and the routes it registered) like any service.
   auto presence = hydra::test::node_query(redis.url(0), {"getServicePresence", "hydra-router"});
@@ -109,7 +107,8 @@ TEST_F(RouterInterop, WebSocketMessageToANodeServiceGetsItsReply) {
   EXPECT_FALSE(j.contains("via"));
   // What Node received carried the router's via.
   auto seen = node.expect("MESSAGE").as_object();
-  EXPECT_EQ(seen.at("via"), bj::value(router.instance_id + "-" +
-                                      std::string(json_of(*connection).at("bdy").as_object().at("id").as_string()) +
-                                      "@hydra-router:/"));
+  EXPECT_EQ(seen.at("via"),
+            bj::value(router.instance_id + "-" +
+                      std::string(json_of(*connection).at("bdy").as_object().at("id").as_string()) +
+                      "@hydra-router:/"));
 }
