@@ -35,6 +35,8 @@ using hydra::http::Request;
 using hydra::http::Response;
 using hydra::test::Conn;
 using hydra::test::CppService;
+using hydra::test::eventually;
+using hydra::test::json_of;
 using hydra::test::RedisServer;
 using hydra::test::Reply;
 using hydra::test::RouterProcess;
@@ -61,22 +63,6 @@ Reply call(std::uint16_t port, const std::string& method, const std::string& tar
   auto reply = conn.read(10s, method == "HEAD");
   if (!reply) throw std::runtime_error("no reply to " + method + " " + target);
   return *reply;
-}
-
-bj::object json_of(const std::string& text) {
-  auto v = hydra::json::try_parse(text);
-  if (!v || !v->is_object()) throw std::runtime_error("not a JSON object: " + text);
-  return v->get_object();
-}
-
-/// Polls `f` until it returns true or `timeout` passes.
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
 }
 
 /// A C++ service with routes for every method, registered in Redis, running on its own thread.

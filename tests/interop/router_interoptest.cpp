@@ -19,6 +19,8 @@
 
 namespace bj = boost::json;
 using hydra::test::Conn;
+using hydra::test::eventually;
+using hydra::test::json_of;
 using hydra::test::RedisServer;
 using namespace std::chrono_literals;
 
@@ -39,21 +41,6 @@ hydra::test::Reply call(std::uint16_t port, const std::string& raw) {
   return *reply;
 }
 
-bj::object json_of(const std::string& text) {
-  auto v = hydra::json::try_parse(text);
-  if (!v || !v->is_object()) throw std::runtime_error("not a JSON object: " + text);
-  return v->get_object();
-}
-
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return f();
-}
-
 }  // namespace
 
 TEST_F(RouterInterop, HttpThroughTheRouterReachesHydraExpressAndCppServices) {
@@ -63,7 +50,7 @@ TEST_F(RouterInterop, HttpThroughTheRouterReachesHydraExpressAndCppServices) {
   auto hello = hydra::test::start_hello_service(redis, 0);
   // hydra-express broadcasts hydra-router:/refresh after registering its routes.
   ASSERT_TRUE(eventually(
-      [&] { return call(router.port, hydra::test::get("/v1/node/hello")).status == 200; }));
+      [&] { return call(router.port, hydra::test::get("/v1/node/hello")).status == 200; }, 20s));
   auto r = call(router.port, hydra::test::get("/v1/node/hello"));
   EXPECT_EQ(json_of(r.body).at("result").as_object().at("greeting"), "hello from node");
   EXPECT_FALSE(r.headers["x-hydra-tracer"].empty());
@@ -77,7 +64,8 @@ TEST_F(RouterInterop, HttpThroughTheRouterReachesHydraExpressAndCppServices) {
   EXPECT_EQ(r.status, 200) << r.body;
 
   ASSERT_TRUE(eventually(
-      [&] { return call(router.port, hydra::test::get("/v1/hello/greeting")).status == 200; }));
+      [&] { return call(router.port, hydra::test::get("/v1/hello/greeting")).status == 200; },
+      20s));
 
   // Node sees the router (and the routes it registered) like any service.
   auto presence = hydra::test::node_query(redis.url(0), {"getServicePresence", "hydra-router"});

@@ -8,15 +8,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace hydra::test {
 
@@ -129,6 +132,25 @@ inline std::string post(std::string_view target, std::string_view body,
   return "POST " + std::string(target) +
          " HTTP/1.1\r\nHost: x\r\nContent-Type: " + std::string(type) +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+/// A response body parsed as a JSON object (throws with the text when it is not one).
+inline boost::json::object json_of(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) throw std::runtime_error("not a JSON object: " + text);
+  return v.as_object();
+}
+
+/// Polls `f` until it returns true or `timeout` passes; the last answer of `f`.
+inline bool eventually(const std::function<bool()>& f,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return f();
 }
 
 }  // namespace hydra::test
