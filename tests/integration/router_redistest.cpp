@@ -615,6 +615,23 @@ TEST(RouterWebSocketAuthTest, ClientsAuthenticateThroughAServiceApi) {
   EXPECT_EQ(j.at("bdy").as_object().at("authResponse").as_object().at("user"), "alice");
 }
 
+TEST_F(RouterTest, SurvivesARedisRestart) {
+  WsClient ws(router.port);
+  connected_id(ws);
+  redis.stop();
+  // While Redis is gone a message cannot be routed: the client is told, the socket stays open.
+  ws.send(R"({"to":"methods-svc:/","frm":"client:/","mid":"down-1","bdy":{}})");
+  auto error = ws.read_until(
+      [](const std::string& t) { return t.find(R"("error")") != std::string::npos; }, 15s);
+  ASSERT_TRUE(error);
+  redis.start();
+  // Both services rewrite their presence after reconnecting; the proxy works again, and so
+  // does the same socket.
+  EXPECT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }, 20s));
+  ws.send(R"({"to":"hydra-router:/","frm":"client:/","mid":"up-1","typ":"ping","bdy":{}})");
+  EXPECT_TRUE(ws.read_until([](const std::string& t) { return has_rmid(t, "up-1"); }, 10s));
+}
+
 TEST_F(RouterTest, StopsGracefullyAndLeavesNoPresence) {
   router.process->signal(SIGTERM);
   auto status = router.process->wait(10s);

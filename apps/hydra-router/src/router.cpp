@@ -740,11 +740,25 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
       if (!text) break;
       metrics.record_ws_message(true);
       auto payload = std::make_shared<std::string>(std::move(*text));
-      auto work = [self, c, payload]() { return self->ws_message(c, *payload); };
+      auto work = [self, c, payload]() { return self->ws_message_guarded(c, *payload); };
       co_await on_hydra(work);
     }
     auto close = [self, c]() { return self->remove_client(c); };
     co_await on_hydra(close);
+  }
+
+  /// ws_message, with failures (Redis unreachable and the like) reported to the client instead
+  /// of ending its connection.
+  asio::awaitable<void> ws_message_guarded(std::shared_ptr<WsClient> c, std::string text) {
+    std::string failure;
+    try {
+      co_await ws_message(c, std::move(text));
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (failure.empty()) co_return;
+    log("error", "websocket message from " + c->id + " failed: " + failure);
+    ws_error(c, "Message could not be processed: " + failure);
   }
 
   /// Answers `<router>:[get]/v1/router/...` over the socket.
