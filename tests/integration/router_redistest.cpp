@@ -276,6 +276,21 @@ TEST_F(RouterTest, RouterEndpointsAndMetrics) {
     total += v.as_int64();
   EXPECT_GE(total, 2);
 
+  auto log = json_of(call(router.port, "GET", "/v1/router/log").body);
+  const auto& logs = log.at("result").as_object().at("logs").as_array();
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.back().as_object().at("msg").as_string().find("started"), bj::string::npos);
+
+  // clear: stale nodes entries go, live ones stay; then a redirect to the dashboard.
+  redis.cli(
+      {"HSET", "hydra:service:nodes", "0123456789abcdef0123456789abcdef",
+       R"({"serviceName":"gone","instanceID":"0123456789abcdef0123456789abcdef","updatedOn":"2020-01-01T00:00:00.000Z"})"});
+  auto cleared = call(router.port, "GET", "/v1/router/clear");
+  EXPECT_EQ(cleared.status, 302);
+  EXPECT_EQ(cleared.headers["location"], "/");
+  EXPECT_EQ(redis.cli({"HEXISTS", "hydra:service:nodes", "0123456789abcdef0123456789abcdef"}), "0");
+  EXPECT_EQ(redis.cli({"HEXISTS", "hydra:service:nodes", router.instance_id}), "1");
+
   auto metrics = call(router.port, "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.headers["content-type"].find("text/plain"), std::string::npos);
