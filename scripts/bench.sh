@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark (<build>/bench/*_bench: discovery latency and idle RSS, messaging and
-# queues, HTTP), hydra-cpp beside Node Hydra 1.9.3, after set-up has installed and built everything.
+# queues, HTTP, hydra-router), hydra-cpp beside Node Hydra 1.9.3, after set-up has installed and
+# built everything.
 # Usage: [BUILD_DIR=dir] scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/setup.sh "$BUILD_DIR"
-# The HTTP benchmark uses wrk as a load-generator ceiling (Debian package; benchmarks only).
+# The HTTP and router benchmarks use wrk as a load generator (Debian package; benchmarks only).
 if ! command -v wrk >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
