@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
                  "configuration file ({hydra: {...}, routerToken, ...})")
       ->capture_default_str();
   app.add_option("-p,--port", port, "overrides hydra.servicePort")->check(CLI::Range(0, 65535));
-  app.add_option("-t,--threads", threads, "I/O threads (0 = one per core); overrides `threads`")
+  app.add_option("-t,--threads", threads,
+                 "I/O threads (default 1, 0 = one per core); overrides `threads`")
       ->check(CLI::Range(0, 256));
   CLI11_PARSE(app, argc, argv);
 
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   }
   unsigned thread_count = config.threads;
   if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
+  config.threads = thread_count;
 
   asio::io_context io(static_cast<int>(thread_count));
   auto hydra_executor = asio::make_strand(io);

@@ -54,6 +54,14 @@ struct NodeEntry {
   boost::json::object json;
 };
 
+/// Where a present instance listens: the part of a presence entry an HTTP call needs.
+struct InstanceAddress {
+  std::string instance_id;
+  std::string ip;
+  /// As stored (a string or a number in the nodes entry), as text.
+  std::string port;
+};
+
 /// A `hydra:service:<svc>:service` record.
 struct ServiceRecord {
   std::string service_name;
@@ -152,6 +160,9 @@ class Hydra {
   /// Present instances of a service (default: this one), shuffled. Cost independent of unrelated
   /// keys: it reads the nodes hash and checks candidates' presence keys in one MGET.
   boost::asio::awaitable<std::vector<NodeEntry>> get_service_presence(std::string name = {});
+  /// get_service_presence reduced to addresses, in random order, from the same cache without
+  /// copying whole entries (the makeAPIRequest path).
+  boost::asio::awaitable<std::vector<InstanceAddress>> get_service_addresses(std::string name);
   /// Uncached presence check.
   boost::asio::awaitable<bool> has_service_presence(std::string name = {});
   /// Drops an instance from the presence cache (e.g. after a failed call to it).

@@ -93,6 +93,9 @@ class Message {
   bool signature_last_ = false;
 };
 
+/// A new message ID: a dashed lowercase UUID v4 (what `create` puts in `mid`).
+std::string new_message_id();
+
 /// Node's createShortMessageID: base-36 of a random integer below 2^53.
 std::string short_message_id();
 

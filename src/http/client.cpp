@@ -224,7 +224,12 @@ bool still_open(beast::tcp_stream& s) {
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
-std::string key_of(const NodeEntry& e) {
+std::string timeout_reason(const PreparedRequest& p) {
+  return "Request to " + p.service_name + " timed out after " +
+         json::format_number(p.timeout_seconds) + " s";
+}
+
+std::string key_of(const InstanceAddress& e) {
   return e.instance_id + "@" + e.ip + ":" + e.port;
 }
 
@@ -246,25 +251,32 @@ struct ApiClient::Impl {
   /// Candidates in the order they are tried: the named instance first when present, then by
   /// policy, instances avoided after a recent socket failure last (still tried: a service with
   /// only recently failed instances is attempted rather than reported unavailable).
-  std::vector<NodeEntry> order(std::vector<NodeEntry> list, const PreparedRequest& p) {
+  std::vector<InstanceAddress> order(std::vector<InstanceAddress> list, const PreparedRequest& p) {
     if (options.choice == InstanceChoice::round_robin && !list.empty()) {
-      std::sort(list.begin(), list.end(), [](const NodeEntry& a, const NodeEntry& b) {
+      std::sort(list.begin(), list.end(), [](const InstanceAddress& a, const InstanceAddress& b) {
         return a.instance_id < b.instance_id;
       });
       auto n = rotation[p.service_name]++ % list.size();
       std::rotate(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(n), list.end());
     } else if (options.choice == InstanceChoice::least_outstanding) {
-      std::stable_sort(list.begin(), list.end(), [this](const NodeEntry& a, const NodeEntry& b) {
-        return instances[key_of(a)].outstanding < instances[key_of(b)].outstanding;
-      });
+      std::stable_sort(list.begin(), list.end(),
+                       [this](const InstanceAddress& a, const InstanceAddress& b) {
+                         return instances[key_of(a)].outstanding < instances[key_of(b)].outstanding;
+                       });
     }
     auto now = Clock::now();
-    std::stable_partition(list.begin(), list.end(), [&](const NodeEntry& e) {
-      return instances[key_of(e)].avoid_until <= now;
-    });
+    // Only when some instance is being avoided: the usual case costs no lookups.
+    bool any_avoided = false;
+    for (const auto& [key, st] : instances)
+      any_avoided = any_avoided || st.avoid_until > now;
+    if (any_avoided) {
+      std::stable_partition(list.begin(), list.end(), [&](const InstanceAddress& e) {
+        return instances[key_of(e)].avoid_until <= now;
+      });
+    }
     if (!p.instance.empty()) {
       auto it = std::find_if(list.begin(), list.end(),
-                             [&](const NodeEntry& e) { return e.instance_id == p.instance; });
+                             [&](const InstanceAddress& e) { return e.instance_id == p.instance; });
       if (it != list.end()) std::rotate(list.begin(), it, it + 1);
     }
     return list;
@@ -290,7 +302,7 @@ struct ApiClient::Impl {
 
   /// One request on one instance. A pooled connection that fails before any response byte is
   /// replaced by a fresh one when the request is idempotent.
-  asio::awaitable<Attempt> attempt(const NodeEntry& inst, const PreparedRequest& p) {
+  asio::awaitable<Attempt> attempt(const InstanceAddress& inst, const PreparedRequest& p) {
     const std::string key = key_of(inst);
     const auto deadline =
         Clock::now() + std::chrono::milliseconds(static_cast<long long>(p.timeout_seconds * 1000));
@@ -408,15 +420,26 @@ asio::awaitable<bj::object> ApiClient::make_api_request(const bj::object& umf) {
 // connection after writing is never re-sent: it may have executed.
 asio::awaitable<bj::object> ApiClient::make_api_request(const bj::object& umf,
                                                         RequestOptions options) {
-  auto self = impl_;
   auto prepared = prepare_request(umf, options);
   if (auto* failure = std::get_if<bj::object>(&prepared)) co_return std::move(*failure);
-  const PreparedRequest& p = std::get<PreparedRequest>(prepared);
+  auto outcome = co_await send(std::move(std::get<PreparedRequest>(prepared)));
+  if (auto* failure = std::get_if<bj::object>(&outcome)) co_return std::move(*failure);
+  auto& r = std::get<RawResponse>(outcome);
+  co_return response_object(r.status, r.headers, r.body);
+}
+
+// Retry rule: another instance is tried ONLY when the request provably did not reach a service
+// (connect failed/refused, the connection was reset before any byte of the request was written,
+// or a pooled idle connection was found closed before sending) OR its method is idempotent (GET,
+// HEAD, PUT, DELETE, OPTIONS). Any HTTP response is final. A POST/PATCH that timed out or lost its
+// connection after writing is never re-sent: it may have executed.
+asio::awaitable<std::variant<RawResponse, bj::object>> ApiClient::send(PreparedRequest p) {
+  auto self = impl_;
   const std::string& svc = p.service_name;
 
-  std::vector<NodeEntry> present;
+  std::vector<InstanceAddress> present;
   try {
-    present = co_await self->hydra.get_service_presence(svc);
+    present = co_await self->hydra.get_service_addresses(svc);
   } catch (const std::exception& e) {
     co_return error_object(500, e.what());
   }
@@ -427,12 +450,10 @@ asio::awaitable<bj::object> ApiClient::make_api_request(const bj::object& umf,
 
   auto candidates = self->order(std::move(present), p);
   const bool idempotent = is_idempotent(p.method);
-  const std::string timeout_reason =
-      "Request to " + svc + " timed out after " + json::format_number(p.timeout_seconds) + " s";
   Attempt last;
   std::string last_iid;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const NodeEntry& inst = candidates[i];
+    const InstanceAddress& inst = candidates[i];
     if (i > 0) ++self->stats.retries;
     const std::string key = key_of(inst);
     ++self->instances[key].outstanding;
@@ -440,7 +461,7 @@ asio::awaitable<bj::object> ApiClient::make_api_request(const bj::object& umf,
     --self->instances[key].outstanding;
     if (a.ok) {
       ++self->stats.requests;
-      co_return response_object(a.status, a.headers, a.body);
+      co_return RawResponse{a.status, std::move(a.headers), std::move(a.body)};
     }
     self->metric("service:unavailable|" + svc + "|" + inst.instance_id + "|" + a.error);
     if (a.socket_failure) {
@@ -452,7 +473,7 @@ asio::awaitable<bj::object> ApiClient::make_api_request(const bj::object& umf,
     }
     last_iid = inst.instance_id;
     if (a.maybe_delivered && !idempotent) {
-      if (a.timeout) co_return error_object(503, timeout_reason);
+      if (a.timeout) co_return error_object(503, timeout_reason(p));
       co_return error_object(503, "Connection to an instance of " + svc +
                                       " failed after the request was sent (" + a.error +
                                       "); not retried");
@@ -460,7 +481,7 @@ asio::awaitable<bj::object> ApiClient::make_api_request(const bj::object& umf,
     last = std::move(a);
   }
   self->metric("service:unavailable|" + svc + "|" + last_iid + "|attempts:exhausted");
-  if (last.timeout) co_return error_object(503, timeout_reason);
+  if (last.timeout) co_return error_object(503, timeout_reason(p));
   co_return error_object(503, "An instance of " + svc + " is unavailable");
 }
 

@@ -603,7 +603,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     if (!failure.empty())
       self->opts.log("websocket handler for " + route.pattern + " failed: " + failure);
-    impl->request_close();
+    // Posted, not called: messages the handler sent just before returning are posted too and
+    // must go out before the close frame.
+    asio::post(impl->executor, [impl] { impl->request_close(); });
     // Let the close handshake finish (bounded) before the session is forgotten.
     asio::steady_timer wait(s->executor);
     for (int i = 0; i < 100 && impl->open; ++i) {
@@ -710,7 +712,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       for (const auto& [name, value] : security_headers())
         set_default(name, value);
     }
-    set_default("x-process-id", std::to_string(::getpid()));
+    static const std::string pid = std::to_string(::getpid());
+    set_default("x-process-id", pid);
     if (!r.content_type.empty()) set_default("Content-Type", r.content_type);
     for (const auto& [name, value] : r.headers.fields())
       out.insert(name, value);

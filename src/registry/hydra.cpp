@@ -586,6 +586,27 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     co_return fresh;
   }
 
+  asio::awaitable<std::vector<InstanceAddress>> get_service_addresses(std::string name) {
+    name = name_or_own(std::move(name));
+    std::vector<InstanceAddress> out;
+    auto it = presence_cache.find(name);
+    if (it == presence_cache.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+      for (auto& e : co_await get_service_presence(name))
+        out.push_back(
+            InstanceAddress{std::move(e.instance_id), std::move(e.ip), std::move(e.port)});
+      co_return out;
+    }
+    const auto& entries = it->second.entries;
+    out.reserve(entries.size());
+    if (entries.empty()) co_return out;
+    const std::size_t start = rng() % entries.size();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[(start + i) % entries.size()];
+      out.push_back(InstanceAddress{e.instance_id, e.ip, e.port});
+    }
+    co_return out;
+  }
+
   // Present instance IDs of a service in random order, from the same cache as
   // get_service_presence but without copying whole entries: this is the send path.
   asio::awaitable<std::vector<std::string>> present_ids(const std::string& name) {
@@ -914,6 +935,10 @@ asio::awaitable<ServiceRecord> Hydra::find_service(std::string name) {
 }
 asio::awaitable<std::vector<NodeEntry>> Hydra::get_service_presence(std::string name) {
   return impl_->get_service_presence(std::move(name));
+}
+
+asio::awaitable<std::vector<InstanceAddress>> Hydra::get_service_addresses(std::string name) {
+  return impl_->get_service_addresses(std::move(name));
 }
 asio::awaitable<bool> Hydra::has_service_presence(std::string name) {
   auto impl = impl_;

@@ -206,6 +206,10 @@ bool Message::verify(std::string_view algo, std::string_view secret) const {
   return g.size() == expected.size() && CRYPTO_memcmp(g.data(), expected.data(), g.size()) == 0;
 }
 
+std::string new_message_id() {
+  return registry::new_message_id();
+}
+
 std::string short_message_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t n = rng() % (std::uint64_t{1} << 53);

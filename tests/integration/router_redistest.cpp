@@ -357,7 +357,8 @@ TEST_F(RouterTest, MalformedAndOversizedRequestsGetClearErrors) {
 TEST(RouterTokenTest, RouterEndpointsNeedTheTokenButProxyingDoesNot) {
   RedisServer redis;
   MethodsService methods(redis);
-  auto router = start_router(redis, 0, std::string(R"("routerToken":")") + kToken + "\"");
+  auto router =
+      start_router(redis, 0, std::string(R"("routerToken":")") + kToken + "\"", "router", 2);
   EXPECT_EQ(call(router.port, "GET", "/v1/router/version").status, 404);
   EXPECT_EQ(call(router.port, "GET", "/v1/router/version?token=wrong").status, 404);
   EXPECT_EQ(call(router.port, "GET", std::string("/v1/router/version?token=") + kToken).status,
@@ -542,7 +543,8 @@ TEST_F(RouterTest, ReconnectingClientReceivesWhatWasQueuedForIt) {
 }
 
 TEST_F(RouterTest, TwoRoutersShareTheClientDirectory) {
-  auto second = start_router(redis, 0, R"("requestTimeout":1)", "router2");
+  // The second instance runs two I/O threads (the strand hand-off path).
+  auto second = start_router(redis, 0, R"("requestTimeout":1)", "router2", 2);
   WsClient a(router.port);
   const std::string id_a = connected_id(a);
   WsClient b(second.port);
@@ -578,8 +580,8 @@ TEST_F(RouterTest, TwoRoutersShareTheClientDirectory) {
 TEST(RouterSignatureTest, UnsignedOrBadlySignedMessagesAreRefused) {
   RedisServer redis;
   MethodsService methods(redis);
-  auto router =
-      start_router(redis, 0, R"("forceMessageSignature":true,"signatureSharedSecret":"s3cret")");
+  auto router = start_router(
+      redis, 0, R"("forceMessageSignature":true,"signatureSharedSecret":"s3cret")", "router", 2);
   {
     WsClient ws(router.port);
     connected_id(ws);

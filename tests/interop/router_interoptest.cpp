@@ -45,7 +45,7 @@ hydra::test::Reply call(std::uint16_t port, const std::string& raw) {
 
 TEST_F(RouterInterop, HttpThroughTheRouterReachesHydraExpressAndCppServices) {
   RedisServer redis;
-  auto router = hydra::test::start_router(redis, 0);
+  auto router = hydra::test::start_router(redis, 0, {}, "router", 2);
   hydra::test::ExpressPeer express(redis, "node-express");
   auto hello = hydra::test::start_hello_service(redis, 0);
   // hydra-express broadcasts hydra-router:/refresh after registering its routes.

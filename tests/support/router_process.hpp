@@ -27,9 +27,10 @@ struct RouterProcess {
 };
 
 /// Writes a config (`extra` = more top-level keys, e.g. `"routerToken":"..."`) and starts the
-/// router on a random port; waits for `... instance <iid> listening on port <n>`.
+/// router on a random port with `threads` I/O threads; waits for `... instance <iid> listening on
+/// port <n>`.
 inline RouterProcess start_router(const RedisServer& server, int db, const std::string& extra = {},
-                                  const std::string& name = "router") {
+                                  const std::string& name = "router", int threads = 1) {
   RouterProcess r;
   r.config_path = server.dir() + "/" + name + ".json";
   {
@@ -38,9 +39,10 @@ inline RouterProcess start_router(const RedisServer& server, int db, const std::
         << R"("redis":{"url":")" << server.url(db) << R"("}})" << (extra.empty() ? "" : ",")
         << extra << "}";
   }
-  r.process = std::make_unique<Process>(
-      std::vector<std::string>{router_binary(), "--config", r.config_path, "--threads", "2"},
-      std::map<std::string, std::string>{}, true);
+  r.process =
+      std::make_unique<Process>(std::vector<std::string>{router_binary(), "--config", r.config_path,
+                                                         "--threads", std::to_string(threads)},
+                                std::map<std::string, std::string>{}, true);
   auto ready = r.process->wait_for_line(" listening on port ", std::chrono::seconds(15));
   if (!ready) {
     throw std::runtime_error("hydra-router did not start: " +

@@ -22,6 +22,7 @@
 #include "hydra/json.hpp"
 #include "hydra/queue.hpp"
 #include "hydra/redis/reply.hpp"
+#include "hydra/result.hpp"
 #include "hydra/umf.hpp"
 #include "metrics.hpp"
 #include "route_table.hpp"
@@ -59,10 +60,43 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-bool hop_by_hop(const std::string& name) {
-  return name == "connection" || name == "keep-alive" || name == "transfer-encoding" ||
-         name == "te" || name == "trailer" || name == "upgrade" || name == "proxy-connection" ||
-         name == "proxy-authenticate" || name == "proxy-authorization" || name == "content-length";
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool contains_gzip(std::string_view value) {
+  return lower(value).find("gzip") != std::string::npos;
+}
+
+/// Hop-by-hop headers (and content-length, recomputed) never cross the proxy; any case.
+bool hop_by_hop_name(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"connection",
+                                                "keep-alive",
+                                                "transfer-encoding",
+                                                "te",
+                                                "trailer",
+                                                "upgrade",
+                                                "proxy-connection",
+                                                "proxy-authenticate",
+                                                "proxy-authorization",
+                                                "content-length"};
+  for (auto n : kNames) {
+    if (iequals(name, n)) return true;
+  }
+  return false;
 }
 
 std::int64_t now_seconds() {
@@ -130,6 +164,14 @@ struct WsClient {
 
 }  // namespace
 
+/// The router keeps many connections to each instance: with fewer idle slots than requests in
+/// flight, every burst would close and reopen connections.
+static http::ClientOptions client_options() {
+  http::ClientOptions options;
+  options.max_idle_per_instance = 256;
+  return options;
+}
+
 std::string router_version() {
   return HYDRA_VERSION;
 }
@@ -140,7 +182,7 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
         server(s),
         config(std::move(c)),
         hx(h.get_executor()),
-        client(h),
+        client(h, client_options()),
         queue(h),
         directory("") {}
 
@@ -188,8 +230,11 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
   /// Runs `f()` (an awaitable) on the Hydra executor; the caller resumes on its own.
   /// Call sites keep `f` in a named variable: g++ 12 destroys a closure temporary in a
   /// co_await expression twice.
+  /// With one I/O thread every handler runs on that thread, one at a time, so the work runs in
+  /// place instead of being handed to the strand and back.
   template <class F>
-  auto on_hydra(const F& f) {
+  auto on_hydra(const F& f) -> decltype(f()) {
+    if (config.threads == 1) return f();
     return asio::co_spawn(hx, f, asio::use_awaitable);
   }
 
@@ -288,91 +333,48 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     }
 
     const std::string tracer = umf::short_message_id();
-    std::string body = std::move(req.body);
-    bj::object headers;
+    // What makeAPIRequest would build from Node's router message `{to: '<svc>:[<method>]<url>',
+    // headers, authorization, body}`, made directly: the request is forwarded as received
+    // (headers minus hop-by-hop and gzip ones, the body byte for byte) plus x-hydra-tracer.
+    http::PreparedRequest p;
+    p.service_name = m.service;
+    p.method = upper(req.method);
+    p.target = m.target;
+    p.timeout_seconds = config.request_timeout_seconds;
+    p.headers.reserve(req.headers.fields().size() + 1);
     bool gzip_body = false;
-    for (const auto& [name_in, value] : req.headers.fields()) {
-      std::string name = lower(name_in);
-      if (hop_by_hop(name)) continue;
-      if (name == "content-encoding" && lower(value).find("gzip") != std::string::npos) {
+    for (const auto& [name, value] : req.headers.fields()) {
+      if (hop_by_hop_name(name)) continue;
+      if (iequals(name, "content-encoding") && contains_gzip(value)) {
         gzip_body = true;
         continue;
       }
-      if (name == "accept-encoding" && lower(value).find("gzip") != std::string::npos) continue;
-      if (auto it = headers.find(name); it != headers.end()) {
-        it->value() = value_text(it->value()) + ", " + value;
-      } else {
-        headers[name] = value;
-      }
+      if (iequals(name, "accept-encoding") && contains_gzip(value)) continue;
+      p.headers.emplace_back(name, value);
     }
+    p.headers.emplace_back("x-hydra-tracer", tracer);
+    p.body = std::move(req.body);
     if (gzip_body) {
-      auto plain = gunzip(body, config.max_body_bytes);
+      auto plain = gunzip(p.body, config.max_body_bytes);
       if (!plain) {
         count_http(m.service, 400, started);
         co_return Response::bad_request("Request body is not valid gzip or too large");
       }
-      body = std::move(*plain);
+      p.body = std::move(*plain);
     }
-    headers["x-hydra-tracer"] = tracer;
-
-    bj::object message;
-    message["to"] = m.service + ":[" + req.method + "]" + m.target;
-    message["from"] = from;
-    const bj::object empty;
-    message["mid"] = umf::Message::create(empty).mid() + "-" + tracer;
-    message["headers"] = std::move(headers);
-    message["body"] = bj::object();
-    if (auto auth = req.headers.get("authorization")) message["authorization"] = *auth;
-    http::RequestOptions options;
-    options.timeout_seconds = config.request_timeout_seconds;
-    options.raw_body = std::move(body);
+    p.has_body = !p.body.empty() || p.method == "POST" || p.method == "PUT" || p.method == "PATCH";
     debug("[" + tracer + "] " + req.method + " " + req.target + " → " + m.service + " " + m.target);
 
-    bj::object data = co_await client.make_api_request(message, options);
-    const int status = status_of(data);
+    auto outcome = co_await client.send(std::move(p));
     Response r;
-    r.status = status;
-    if (auto hit = data.find("headers"); hit != data.end() && hit->value().is_object()) {
-      bj::object service_headers = std::move(hit->value().get_object());
-      r.headers.set("x-hydra-tracer", tracer);
-      bool already_encoded = false;
-      std::string content_type;
-      for (const auto& kv : service_headers) {
-        std::string name(kv.key());
-        if (hop_by_hop(name) || name == "x-hydra-tracer") continue;
-        if (name == "content-encoding") already_encoded = true;
-        if (name == "content-type") content_type = value_text(kv.value());
-        if (kv.value().is_array()) {
-          for (const auto& v : kv.value().get_array())
-            r.headers.add(name, value_text(v));
-        } else {
-          r.headers.set(name, value_text(kv.value()));
-        }
-      }
-      for (const auto& [name, value] : config.cors)
-        r.headers.set(name, value);
-      if (content_type.find("json") != std::string::npos) {
-        // Node's router re-serialises hydra's merged response object: the client always sees
-        // the envelope keys; only cache-control survives from the headers inside it.
-        data.erase("headers");
-        if (auto cc = service_headers.find("cache-control"); cc != service_headers.end()) {
-          bj::object kept;
-          kept["cache-control"] = cc->value();
-          data["headers"] = std::move(kept);
-        }
-        data.erase("payLoad");
-        r.body = json::stringify(data);
-      } else if (auto p = data.find("payLoad"); p != data.end() && p->value().is_string()) {
-        r.body = std::string(p->value().get_string());
-      }
-      if (!already_encoded && r.body.size() >= kGzipMinBytes &&
-          accepts_gzip(req.header("accept-encoding"))) {
-        r.body = gzip(r.body);
-        r.headers.set("content-encoding", "gzip");
-        r.headers.set("vary", "Accept-Encoding");
-      }
+    int status = 0;
+    if (auto* answer = std::get_if<http::RawResponse>(&outcome)) {
+      r = forward_response(*answer, tracer, req.header("accept-encoding"));
+      status = r.status;
     } else {
       // Hydra's own failure (no instance, unreachable, timeout): the envelope with the tracer.
+      const auto& data = std::get<bj::object>(outcome);
+      status = status_of(data);
       bj::object extra;
       bj::object result;
       result["reason"] = reason_of(data);
@@ -387,6 +389,63 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
       log("error", "[" + tracer + "] " + m.service + " answered HTTP " + std::to_string(status));
     count_http(m.service, status, started);
     co_return r;
+  }
+
+  /// A service's answer as Node's router passes it on: its headers (minus hop-by-hop ones) with
+  /// x-hydra-tracer and the configured cors headers; a JSON body re-serialised from hydra's
+  /// response object (the envelope keys always present, the body's own keys over them, only
+  /// cache-control kept of the headers inside it); any other body unchanged; gzip when accepted.
+  Response forward_response(const http::RawResponse& answer, const std::string& tracer,
+                            const std::string& accept_encoding) const {
+    Response r;
+    r.status = answer.status;
+    r.headers.set("x-hydra-tracer", tracer);
+    bool already_encoded = false;
+    bool is_json = false;
+    const std::string* cache_control = nullptr;
+    for (const auto& [name, value] : answer.headers) {
+      if (hop_by_hop_name(name) || iequals(name, "x-hydra-tracer")) continue;
+      if (iequals(name, "content-encoding")) already_encoded = true;
+      if (iequals(name, "content-type") && value.find("json") != std::string::npos) is_json = true;
+      if (iequals(name, "cache-control")) cache_control = &value;
+      r.headers.add(lower(name), value);
+    }
+    for (const auto& [name, value] : config.cors)
+      r.headers.set(name, value);
+    if (is_json && !already_encoded) {
+      bj::object data;
+      data["statusCode"] = answer.status;
+      data["statusMessage"] = status_message(answer.status);
+      data["statusDescription"] = status_description(answer.status);
+      data["result"] = bj::object();
+      if (auto parsed = json::try_parse(answer.body); parsed && parsed->is_object()) {
+        auto& body = parsed->get_object();
+        // A body with its own statusCode decides the status and its texts (Node: data.statusCode).
+        if (auto it = body.find("statusCode"); it != body.end()) {
+          data["statusCode"] = it->value();
+          const int code = status_of(body);
+          data["statusMessage"] = status_message(code);
+          data["statusDescription"] = status_description(code);
+          r.status = code;
+        }
+        for (auto& kv : body)
+          data[kv.key()] = std::move(kv.value());
+      }
+      if (cache_control) {
+        bj::object kept;
+        kept["cache-control"] = *cache_control;
+        data["headers"] = std::move(kept);
+      }
+      r.body = json::stringify(data);
+    } else {
+      r.body = answer.body;
+    }
+    if (!already_encoded && r.body.size() >= kGzipMinBytes && accepts_gzip(accept_encoding)) {
+      r.body = gzip(r.body);
+      r.headers.set("content-encoding", "gzip");
+      r.headers.set("vary", "Accept-Encoding");
+    }
+    return r;
   }
 
   // Router endpoints -----------------------------------------------------------------------------

@@ -120,7 +120,7 @@ RouterConfig parse_router_config(const boost::json::object& doc) {
   if (!(max_body >= 1) || max_body > 1024.0 * 1024 * 1024)
     invalid("maxBodyBytes", "must be a number of bytes from 1 to 1 GiB");
   c.max_body_bytes = static_cast<std::size_t>(max_body);
-  const double threads = get_number(doc, "threads", 0);
+  const double threads = get_number(doc, "threads", 1);
   if (threads < 0 || threads > 256) invalid("threads", "must be from 0 (one per core) to 256");
   c.threads = static_cast<unsigned>(threads);
   return c;

@@ -36,8 +36,10 @@ struct RouterConfig {
   std::string websocket_auth_service_api;
   /// `maxBodyBytes`: largest request body accepted (413 above); default 1 MiB.
   std::size_t max_body_bytes = 1024 * 1024;
-  /// `threads`: threads running the I/O (0 = one per core).
-  unsigned threads = 0;
+  /// `threads`: threads running the I/O (0 = one per core). One by default: the router's mesh
+  /// state lives on one strand, so extra threads only parse HTTP in parallel and pay for the
+  /// hand-offs; they help only when the router has cores to itself (docs/benchmarks.md).
+  unsigned threads = 1;
 };
 
 /// Reads the router keys of a configuration document (top level, next to `hydra`). Throws

@@ -78,6 +78,13 @@ struct PreparedRequest {
   double timeout_seconds = 30;
 };
 
+/// An instance's HTTP answer as received.
+struct RawResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
 /// Node's checks and request building (§4.1 steps 1, 2 and 5): either the request or the 400
 /// response object.
 std::variant<PreparedRequest, boost::json::object> prepare_request(const boost::json::object& umf,
@@ -110,6 +117,11 @@ class ApiClient {
   boost::asio::awaitable<boost::json::object> make_api_request(const boost::json::object& umf);
   boost::asio::awaitable<boost::json::object> make_api_request(const boost::json::object& umf,
                                                                RequestOptions options);
+
+  /// The HTTP exchange of make_api_request for a request already prepared (a proxy builds it
+  /// from an incoming request): instance choice, pools, the retry rule and timeouts as above.
+  /// The answer of the instance that responded, or Node's failure object (503/500).
+  boost::asio::awaitable<std::variant<RawResponse, boost::json::object>> send(PreparedRequest p);
 
   ClientStats stats() const;
   /// Idle pooled connections (all instances).
