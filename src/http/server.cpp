@@ -384,6 +384,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         continue;
       }
       hydra::detail::close_on_exec(socket.native_handle());
+      // Responses are written whole; Nagle would only hold the last segment of a large one.
+      boost::system::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto session = std::make_shared<Session>(std::move(socket));
       {
         std::lock_guard lock(self->mutex);
