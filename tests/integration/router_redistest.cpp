@@ -243,6 +243,27 @@ TEST_F(RouterTest, NewRoutesAreReachableAfterTheServiceRegistersThem) {
   EXPECT_TRUE(listed);
 }
 
+TEST_F(RouterTest, RefreshEndpointReloadsRoutesWrittenWithoutABroadcast) {
+  // Routes appear in Redis without the refresh broadcast (a service whose broadcast was lost).
+  redis.cli({"SADD", "hydra:service:quiet-svc:service:routes", "[get]/v1/quiet/:id"});
+  redis.cli(
+      {"HSET", "hydra:service:nodes", "fedcba9876543210fedcba9876543210",
+       R"({"serviceName":"quiet-svc","instanceID":"fedcba9876543210fedcba9876543210","updatedOn":"2030-01-01T00:00:00.000Z","ip":"127.0.0.1","port":"1"})"});
+  EXPECT_EQ(call(router.port, "GET", "/v1/quiet/1").status, 404);
+  EXPECT_EQ(call(router.port, "GET", "/v1/router/refresh/quiet-svc").status, 200);
+  // Matched now; no instance is present, so hydra answers 503 for the service.
+  auto r = call(router.port, "GET", "/v1/quiet/1");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(json_of(r.body).at("result").as_object().at("reason"),
+            "Unavailable quiet-svc instances");
+  // A full refresh keeps it; removing the routes and refreshing the service drops it.
+  EXPECT_EQ(call(router.port, "GET", "/v1/router/refresh").status, 200);
+  EXPECT_EQ(call(router.port, "GET", "/v1/quiet/1").status, 503);
+  redis.cli({"DEL", "hydra:service:quiet-svc:service:routes"});
+  EXPECT_EQ(call(router.port, "GET", "/v1/router/refresh/quiet-svc").status, 200);
+  EXPECT_EQ(call(router.port, "GET", "/v1/quiet/1").status, 404);
+}
+
 TEST_F(RouterTest, RouterEndpointsAndMetrics) {
   EXPECT_EQ(call(router.port, "GET", "/v1/m/1").status, 200);
   auto version = json_of(call(router.port, "GET", "/v1/router/version").body);
