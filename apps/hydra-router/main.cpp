@@ -3,14 +3,15 @@
 // messaging and serves a live dashboard. Stops gracefully on SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -83,17 +84,36 @@ int main(int argc, char** argv) {
   if (thread_count == 0) thread_count = std::max(1u, std::thread::hardware_concurrency());
   config.threads = thread_count;
 
-  asio::io_context io(static_cast<int>(thread_count));
-  auto hydra_executor = asio::make_strand(io);
+  // One io_context per I/O thread (concurrency hint 1: no locking inside each). The Hydra and
+  // the acceptor live on the first; connections are spread over all of them and the proxy
+  // stays on its connection's thread.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::io_context*> context_ptrs;
+  for (unsigned i = 0; i < thread_count; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    context_ptrs.push_back(contexts.back().get());
+  }
+  asio::io_context& io = *contexts.front();
+  asio::any_io_executor hydra_executor = io.get_executor();
   hydra::Hydra hydra(hydra_executor);
   hydra::http::ServerOptions options;
   // A gateway passes the services' headers through instead of adding helmet's.
   options.security_headers = false;
   options.max_body_bytes = config.max_body_bytes;
   hydra::router::apply_cors(config, options.cors);
+  if (thread_count > 1) {
+    for (auto* context : context_ptrs)
+      options.connection_executors.push_back(context->get_executor());
+  }
   hydra::http::Server server(io.get_executor(), options);
   hydra::router::Router router(hydra, server, config);
+  if (thread_count > 1) router.use_workers(context_ptrs);
   router.install();
+
+  // The other contexts have no work of their own until connections arrive.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (std::size_t i = 1; i < contexts.size(); ++i)
+    guards.emplace_back(contexts[i]->get_executor());
 
   int exit_code = 1;
   asio::co_spawn(hydra_executor, run(hydra, server, router, std::move(document), exit_code),
@@ -106,11 +126,14 @@ int main(int argc, char** argv) {
                      }
                      exit_code = 1;
                    }
-                   io.stop();
+                   for (auto& guard : guards)
+                     guard.reset();
+                   for (auto& context : contexts)
+                     context->stop();
                  });
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < thread_count; ++i)
-    pool.emplace_back([&io] { io.run(); });
+  for (std::size_t i = 1; i < contexts.size(); ++i)
+    pool.emplace_back([context = contexts[i].get()] { context->run(); });
   io.run();
   for (auto& t : pool)
     t.join();

@@ -439,7 +439,11 @@ asio::awaitable<std::variant<RawResponse, bj::object>> ApiClient::send(PreparedR
 
   std::vector<InstanceAddress> present;
   try {
-    present = co_await self->hydra.get_service_addresses(svc);
+    if (self->options.addresses) {
+      present = co_await self->options.addresses(svc);
+    } else {
+      present = co_await self->hydra.get_service_addresses(svc);
+    }
   } catch (const std::exception& e) {
     co_return error_object(500, e.what());
   }

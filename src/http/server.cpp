@@ -361,6 +361,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::optional<tcp::acceptor> acceptor;
   std::uint16_t port = 0;
   std::atomic<bool> stopping{false};
+  std::size_t next_executor = 0;  // on accept_strand
   std::atomic<unsigned long> connections{0};
   std::atomic<unsigned long> requests{0};
   mutable std::mutex mutex;
@@ -372,8 +373,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
     for (;;) {
+      asio::any_io_executor target = self->ex;
+      if (!self->opts.connection_executors.empty())
+        target = self->opts.connection_executors[self->next_executor++ %
+                                                 self->opts.connection_executors.size()];
       auto [ec, socket] = co_await self->acceptor->async_accept(
-          asio::any_io_executor(asio::make_strand(self->ex)), tuple_awaitable);
+          asio::any_io_executor(asio::make_strand(target)), tuple_awaitable);
       if (self->stopping || !self->acceptor->is_open()) break;
       if (ec) {
         if (ec == asio::error::operation_aborted) break;

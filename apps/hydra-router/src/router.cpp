@@ -15,6 +15,9 @@
 #include <deque>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
 
 #include "dashboard_assets.hpp"
 #include "gzip.hpp"
@@ -200,6 +203,18 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
   SecondCounters error_stats;
   Metrics metrics;
   std::deque<bj::object> issue_log;
+  std::mutex log_mutex;
+  /// Written on the Hydra executor (refresh), read by every I/O thread (proxy).
+  mutable std::shared_mutex table_mutex;
+
+  /// One per I/O thread when the router runs one io_context per thread: the proxy runs on the
+  /// connection's thread with that thread's client and address cache, never handing off.
+  struct Worker {
+    asio::io_context* io = nullptr;
+    std::unique_ptr<http::ApiClient> client;
+    std::map<std::string, std::pair<Clock::time_point, std::vector<InstanceAddress>>> addresses;
+  };
+  std::vector<std::unique_ptr<Worker>> workers;
   std::string iid;
   std::string from;  // <iid>@hydra-router:/
   bool stopping = false;
@@ -214,9 +229,12 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     entry["type"] = type;
     entry["processID"] = static_cast<long long>(::getpid());
     entry["msg"] = message;
-    issue_log.push_front(std::move(entry));
-    while (issue_log.size() > kMaxIssueLog)
-      issue_log.pop_back();
+    {
+      std::lock_guard lock(log_mutex);
+      issue_log.push_front(std::move(entry));
+      while (issue_log.size() > kMaxIssueLog)
+        issue_log.pop_back();
+    }
     if (type != "info" || config.debug_logging)
       std::cerr << "hydra-router " << type << ": " << message << std::endl;
   }
@@ -270,8 +288,13 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     try {
       if (service.empty()) {
         auto all = co_await hydra.get_all_service_routes();
-        table.replace(all);
-        debug("route table reloaded: " + std::to_string(table.service_count()) + " services");
+        std::size_t services = 0;
+        {
+          std::unique_lock lock(table_mutex);
+          table.replace(all);
+          services = table.service_count();
+        }
+        debug("route table reloaded: " + std::to_string(services) + " services");
       } else {
         auto reply = co_await hydra.redis().exec(
             redis::cmd("SMEMBERS", "hydra:service:" + service + ":service:routes"));
@@ -279,14 +302,20 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
         for (const auto& element : reply.elements)
           routes.push_back(element.as_string());
         if (routes.empty()) {
+          std::unique_lock lock(table_mutex);
           table.remove_service(service);
         } else {
-          auto invalid = table.set_service(service, routes);
+          std::vector<std::string> invalid;
+          {
+            std::unique_lock lock(table_mutex);
+            invalid = table.set_service(service, routes);
+          }
           for (const auto& route : invalid)
             log("error", "ignored invalid route " + route + " of " + service);
         }
         debug("routes of " + service + " reloaded");
       }
+      std::shared_lock lock(table_mutex);
       metrics.set_route_services(table.service_count());
     } catch (const std::exception& e) {
       log("error", std::string("route refresh failed: ") + e.what());
@@ -314,9 +343,13 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     metrics.record_http(service, status, Clock::now() - started);
   }
 
-  asio::awaitable<Response> proxy(Request& req) {
+  asio::awaitable<Response> proxy(Request& req, http::ApiClient& api) {
     const auto started = Clock::now();
-    auto m = table.match(req.method, req.target, req.header("referer"));
+    RouteMatch m;
+    {
+      std::shared_lock lock(table_mutex);
+      m = table.match(req.method, req.target, req.header("referer"));
+    }
     if (m.kind == RouteMatch::Kind::not_found) {
       debug("no service match for " + req.method + " " + req.target);
       count_http({}, 404, started);
@@ -365,7 +398,7 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     p.has_body = !p.body.empty() || p.method == "POST" || p.method == "PUT" || p.method == "PATCH";
     debug("[" + tracer + "] " + req.method + " " + req.target + " → " + m.service + " " + m.target);
 
-    auto outcome = co_await client.send(std::move(p));
+    auto outcome = co_await api.send(std::move(p));
     Response r;
     int status = 0;
     if (auto* answer = std::get_if<http::RawResponse>(&outcome)) {
@@ -477,7 +510,12 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
   asio::awaitable<Response> list(std::string thing) {
     if (thing == "routes") {
       bj::array out;
-      for (auto& [service, routes] : table.list()) {
+      std::vector<std::pair<std::string, std::vector<std::string>>> listed;
+      {
+        std::shared_lock lock(table_mutex);
+        listed = table.list();
+      }
+      for (auto& [service, routes] : listed) {
         bj::object item;
         item["serviceName"] = service;
         bj::array r;
@@ -565,6 +603,53 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     co_return Response::ok(std::move(out));
   }
 
+  Worker* worker_of(const asio::any_io_executor& executor) {
+    auto& context = asio::query(executor, asio::execution::context);
+    for (auto& w : workers) {
+      if (static_cast<asio::execution_context*>(w->io) == &context) return w.get();
+    }
+    return nullptr;
+  }
+
+  void use_workers(const std::vector<asio::io_context*>& contexts) {
+    for (auto* io : contexts) {
+      auto w = std::make_unique<Worker>();
+      w->io = io;
+      http::ClientOptions options = client_options();
+      Worker* raw = w.get();
+      options.addresses =
+          [self = shared_from_this(),
+           raw](const std::string& service) -> asio::awaitable<std::vector<InstanceAddress>> {
+        co_return co_await self->worker_addresses(*raw, service);
+      };
+      w->client = std::make_unique<http::ApiClient>(hydra, std::move(options));
+      workers.push_back(std::move(w));
+    }
+  }
+
+  /// A worker's copy of the presence cache (as long-lived as Hydra's); misses ask the Hydra on
+  /// its executor.
+  asio::awaitable<std::vector<InstanceAddress>> worker_addresses(Worker& w, std::string service) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    const auto now = Clock::now();
+    if (auto it = w.addresses.find(service); it != w.addresses.end() && it->second.first > now) {
+      std::vector<InstanceAddress> out = it->second.second;
+      if (out.size() > 1) {
+        const auto start = static_cast<std::ptrdiff_t>(rng() % out.size());
+        std::rotate(out.begin(), out.begin() + start, out.end());
+      }
+      co_return out;
+    }
+    auto lookup = [this, service]() { return hydra.get_service_addresses(service); };
+    std::vector<InstanceAddress> fresh = co_await asio::co_spawn(hx, lookup, asio::use_awaitable);
+    if (!fresh.empty()) {
+      w.addresses[service] = {Clock::now() + std::chrono::seconds(1), fresh};
+    } else {
+      w.addresses.erase(service);
+    }
+    co_return fresh;
+  }
+
   void install() {
     auto self = shared_from_this();
     auto asset = [](std::string path) {
@@ -623,6 +708,7 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     server.route("get", "/v1/router/log",
                  on_hydra_route([](Impl& r, Request&) -> asio::awaitable<Response> {
                    bj::array logs;
+                   std::lock_guard lock(r.log_mutex);
                    for (const auto& entry : r.issue_log)
                      logs.emplace_back(entry);
                    bj::object result;
@@ -654,7 +740,11 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
                  }));
 
     server.fallback([self](Request& req) -> asio::awaitable<Response> {
-      auto work = [self, &req]() { return self->proxy(req); };
+      if (!self->workers.empty()) {
+        auto executor = co_await asio::this_coro::executor;
+        if (Worker* w = self->worker_of(executor)) co_return co_await self->proxy(req, *w->client);
+      }
+      auto work = [self, &req]() { return self->proxy(req, self->client); };
       co_return co_await self->on_hydra(work);
     });
 
@@ -1152,8 +1242,11 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     iid = hydra.instance_id();
     from = iid + "@" + hydra.service_name() + ":/";
     directory = WsDirectory(iid);
-    table.set_excluded(hydra.service_name());
-    table.set_external(config.external_routes);
+    {
+      std::unique_lock lock(table_mutex);
+      table.set_excluded(hydra.service_name());
+      table.set_external(config.external_routes);
+    }
     auto self = shared_from_this();
     hydra.on_message([self](const umf::Message& m) { self->on_mesh_message(m); });
     hydra.on_connection_state([self](redis::State state, const std::string&) {
@@ -1180,6 +1273,10 @@ Router::Router(Hydra& hydra, http::Server& server, RouterConfig config)
     : impl_(std::make_shared<Impl>(hydra, server, std::move(config))) {}
 
 Router::~Router() = default;
+
+void Router::use_workers(const std::vector<asio::io_context*>& contexts) {
+  impl_->use_workers(contexts);
+}
 
 void Router::install() {
   impl_->install();

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hydra/http/server.hpp"
 #include "hydra/hydra.hpp"
@@ -26,6 +28,10 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
+  /// One io_context per I/O thread: each gets its own HTTP client and address cache, and the
+  /// proxy runs on the thread of the connection (the server must spread connections over the
+  /// same contexts). Call before install(). Without it the proxy runs on the Hydra executor.
+  void use_workers(const std::vector<boost::asio::io_context*>& contexts);
   /// Adds the router's routes, the proxy fallback and the WebSocket endpoint to the server.
   /// Call before the server starts listening.
   void install();

@@ -46,6 +46,11 @@ struct ClientOptions {
   std::chrono::milliseconds avoid_for{2000};
   /// Response bodies larger than this fail the attempt (not retried for unsafe methods).
   std::size_t max_response_bytes = 64 * 1024 * 1024;
+  /// Where present instances come from; default: the Hydra's presence cache
+  /// (`get_service_addresses`). A client living on another thread than its Hydra supplies one
+  /// that hops to the Hydra's executor (hydra-router does, one client per I/O thread).
+  std::function<boost::asio::awaitable<std::vector<InstanceAddress>>(const std::string& service)>
+      addresses;
   /// Node's `metric` events (`service:unavailable|<svc>|<iid>|<reason>`, ...).
   std::function<void(const std::string&)> on_metric;
 };

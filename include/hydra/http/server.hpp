@@ -148,6 +148,9 @@ struct ServerOptions {
   CorsOptions cors;
   /// helmet 4's default response headers (HSTS 90 days as hydra-express configures it).
   bool security_headers = true;
+  /// When not empty, accepted connections are spread round-robin over these executors (for
+  /// one io_context per thread); otherwise each runs on a strand of the server's executor.
+  std::vector<boost::asio::any_io_executor> connection_executors;
   /// Where handler exceptions and I/O problems are reported; default: stderr.
   std::function<void(std::string_view)> log;
 };
