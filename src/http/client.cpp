@@ -21,6 +21,7 @@
 #include "common/fd.hpp"
 #include "hydra/json.hpp"
 #include "hydra/result.hpp"
+#include "hydra/text.hpp"
 
 namespace hydra::http {
 
@@ -32,20 +33,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool sends_body(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
@@ -109,7 +96,7 @@ std::variant<PreparedRequest, bj::object> prepare_request(const bj::object& inpu
   PreparedRequest p;
   p.service_name = route.service_name;
   p.instance = route.instance;
-  p.method = upper(*route.http_method);
+  p.method = ascii_upper(*route.http_method);
   p.target = route.api_route;
   auto set_header = [&p](const std::string& name, std::string value) {
     for (auto& [n, v] : p.headers) {
@@ -148,7 +135,7 @@ bj::object response_object(int status,
                            const std::string& body) {
   bj::object hdrs;
   for (const auto& [name, value] : headers) {
-    std::string key = lower(name);
+    std::string key = ascii_lower(name);
     auto* existing = hdrs.if_contains(key);
     if (key == "set-cookie") {
       if (!existing) existing = &hdrs.emplace(key, bj::array()).first->value();

@@ -34,6 +34,7 @@
 #include "hydra/json.hpp"
 #include "hydra/result.hpp"
 #include "hydra/route_pattern.hpp"
+#include "hydra/text.hpp"
 
 namespace hydra::http {
 
@@ -45,24 +46,8 @@ using asio::use_awaitable;
 
 namespace {
 
+using hydra::ascii_iequals;
 constexpr auto tuple_awaitable = asio::as_tuple(use_awaitable);
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -121,7 +106,7 @@ const std::vector<std::pair<std::string, std::string>>& security_headers() {
 
 std::optional<std::string> Headers::get(std::string_view name) const {
   for (const auto& [key, value] : fields_) {
-    if (iequals(key, name)) return value;
+    if (ascii_iequals(key, name)) return value;
   }
   return std::nullopt;
 }
@@ -136,7 +121,7 @@ void Headers::add(std::string name, std::string value) {
 }
 
 void Headers::erase(std::string_view name) {
-  std::erase_if(fields_, [&](const auto& field) { return iequals(field.first, name); });
+  std::erase_if(fields_, [&](const auto& field) { return ascii_iequals(field.first, name); });
 }
 
 // Request ------------------------------------------------------------------------------------
@@ -476,7 +461,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (!ec && !parser.is_done()) {
         const auto& head = parser.get();
         if (auto expect = head.find(bhttp::field::expect);
-            expect != head.end() && iequals(expect->value(), "100-continue")) {
+            expect != head.end() && ascii_iequals(expect->value(), "100-continue")) {
           // A client waiting for permission would otherwise stall until its own timeout.
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
           auto [wec, wn] =
@@ -539,7 +524,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // `encoded_path` receives the path as sent (routes match on it, as route-parser does).
   static bool fill_request(Request& req, bhttp::request<bhttp::string_body>& message,
                            const std::string& remote, std::string& encoded_path) {
-    req.method = lower(message.method_string());
+    req.method = ascii_lower(message.method_string());
     req.target = std::string(message.target());
     req.remote_address = remote;
     for (const auto& field : message)
@@ -659,7 +644,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
     // body-parser's json(): a body declared as JSON must be JSON.
-    const std::string content_type = lower(req.header("content-type"));
+    const std::string content_type = ascii_lower(req.header("content-type"));
     if (content_type.find("json") != std::string::npos && !req.body.empty() &&
         !hydra::json::try_parse(req.body)) {
       co_return Response::bad_request("Invalid JSON body");
@@ -780,7 +765,7 @@ Server::~Server() {
 }
 
 void Server::route(std::string method, std::string pattern, Handler handler) {
-  std::string m = lower(method);
+  std::string m = ascii_lower(method);
   if (m == "all" || m == "*") m = "_all";
   if (m.empty() || pattern.empty() || pattern.front() != '/')
     throw Error(errc::invalid_argument, "route needs a method and a pattern starting with /");

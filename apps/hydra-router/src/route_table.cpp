@@ -5,24 +5,11 @@
 #include <cctype>
 
 #include "hydra/error.hpp"
+#include "hydra/text.hpp"
 
 namespace hydra::router {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool method_matches(const std::string& route_method, const std::string& method) {
   return route_method.empty() || route_method == method ||
@@ -35,7 +22,7 @@ std::pair<std::string, std::string> split_route(std::string_view route) {
   if (!route.empty() && route.front() == '[') {
     const auto close = route.find(']');
     if (close != std::string_view::npos) {
-      std::string method = lower(route.substr(1, close - 1));
+      std::string method = ascii_lower(route.substr(1, close - 1));
       if (method == "all" || method == "_all" || method == "*") method.clear();
       return {method, std::string(route.substr(close + 1))};
     }
@@ -106,7 +93,7 @@ void RouteTable::rebuild_service(const std::string& service) {
 
 RouteMatch RouteTable::match(std::string_view method_in, std::string_view target,
                              std::string_view referer) const {
-  const std::string method = lower(method_in);
+  const std::string method = ascii_lower(method_in);
   const auto qpos = target.find('?');
   const std::string_view path = target.substr(0, qpos);
   const std::string_view query =
@@ -131,7 +118,7 @@ RouteMatch RouteTable::match(std::string_view method_in, std::string_view target
         other_method.pattern = entry.pattern;
       }
       if (other_method.service == service) {
-        std::string allowed = upper(entry.method);
+        std::string allowed = ascii_upper(entry.method);
         if (std::find(other_method.allowed.begin(), other_method.allowed.end(), allowed) ==
             other_method.allowed.end())
           other_method.allowed.push_back(std::move(allowed));

@@ -26,6 +26,7 @@
 #include "hydra/queue.hpp"
 #include "hydra/redis/reply.hpp"
 #include "hydra/result.hpp"
+#include "hydra/text.hpp"
 #include "hydra/umf.hpp"
 #include "metrics.hpp"
 #include "route_table.hpp"
@@ -56,32 +57,8 @@ constexpr auto kClearAge = std::chrono::seconds(5);
 
 const std::string kQueuePrefix = "hydra-router:message:queue:";
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool contains_gzip(std::string_view value) {
-  return lower(value).find("gzip") != std::string::npos;
+  return ascii_lower(value).find("gzip") != std::string::npos;
 }
 
 /// Hop-by-hop headers (and content-length, recomputed) never cross the proxy; any case.
@@ -97,7 +74,7 @@ bool hop_by_hop_name(std::string_view name) {
                                                 "proxy-authorization",
                                                 "content-length"};
   for (auto n : kNames) {
-    if (iequals(name, n)) return true;
+    if (ascii_iequals(name, n)) return true;
   }
   return false;
 }
@@ -357,9 +334,9 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     }
     if (m.kind == RouteMatch::Kind::method_not_allowed) {
       const std::string allow = allow_header(m.allowed);
-      auto r =
-          Response::envelope_reason(405, "Method " + lower(req.method) + " is not registered for " +
-                                             req.path + " by " + m.service);
+      auto r = Response::envelope_reason(405, "Method " + ascii_lower(req.method) +
+                                                  " is not registered for " + req.path + " by " +
+                                                  m.service);
       r.headers.set("Allow", allow);
       count_http(m.service, 405, started);
       co_return r;
@@ -371,18 +348,18 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     // (headers minus hop-by-hop and gzip ones, the body byte for byte) plus x-hydra-tracer.
     http::PreparedRequest p;
     p.service_name = m.service;
-    p.method = upper(req.method);
+    p.method = ascii_upper(req.method);
     p.target = m.target;
     p.timeout_seconds = config.request_timeout_seconds;
     p.headers.reserve(req.headers.fields().size() + 1);
     bool gzip_body = false;
     for (const auto& [name, value] : req.headers.fields()) {
       if (hop_by_hop_name(name)) continue;
-      if (iequals(name, "content-encoding") && contains_gzip(value)) {
+      if (ascii_iequals(name, "content-encoding") && contains_gzip(value)) {
         gzip_body = true;
         continue;
       }
-      if (iequals(name, "accept-encoding") && contains_gzip(value)) continue;
+      if (ascii_iequals(name, "accept-encoding") && contains_gzip(value)) continue;
       p.headers.emplace_back(name, value);
     }
     p.headers.emplace_back("x-hydra-tracer", tracer);
@@ -437,11 +414,12 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     bool is_json = false;
     const std::string* cache_control = nullptr;
     for (const auto& [name, value] : answer.headers) {
-      if (hop_by_hop_name(name) || iequals(name, "x-hydra-tracer")) continue;
-      if (iequals(name, "content-encoding")) already_encoded = true;
-      if (iequals(name, "content-type") && value.find("json") != std::string::npos) is_json = true;
-      if (iequals(name, "cache-control")) cache_control = &value;
-      r.headers.add(lower(name), value);
+      if (hop_by_hop_name(name) || ascii_iequals(name, "x-hydra-tracer")) continue;
+      if (ascii_iequals(name, "content-encoding")) already_encoded = true;
+      if (ascii_iequals(name, "content-type") && value.find("json") != std::string::npos)
+        is_json = true;
+      if (ascii_iequals(name, "cache-control")) cache_control = &value;
+      r.headers.add(ascii_lower(name), value);
     }
     for (const auto& [name, value] : config.cors)
       r.headers.set(name, value);
