@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -668,6 +669,31 @@ TEST_F(RouterTest, SurvivesARedisRestart) {
   EXPECT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }, 20s));
   ws.send(R"({"to":"hydra-router:/","frm":"client:/","mid":"up-1","typ":"ping","bdy":{}})");
   EXPECT_TRUE(ws.read_until([](const std::string& t) { return has_rmid(t, "up-1"); }, 10s));
+}
+
+TEST_F(RouterTest, IdempotentCallsSurviveAnInstanceKilledMidWay) {
+  auto first = hydra::test::start_hello_service(redis, 0);
+  auto second = hydra::test::start_hello_service(redis, 0);
+  ASSERT_TRUE(
+      eventually([&] { return call(router.port, "GET", "/v1/hello/greeting").status == 200; }));
+  int ok = 0;
+  std::set<std::string> answered_by;
+  for (int i = 0; i < 200; ++i) {
+    // SIGKILL: no shutdown, its presence stays for up to 3 s and its connections are reset.
+    if (i == 50) first.process->signal(SIGKILL);
+    auto r = call(router.port, "GET", "/v1/hello/greeting");
+    if (r.status == 200) ++ok;
+    answered_by.insert(r.headers["x-process-id"]);
+  }
+  EXPECT_EQ(ok, 200);
+  EXPECT_EQ(answered_by.size(), 2u);
+  // A POST to the dead instance is not retried after it may have been delivered, but a refused
+  // connection proves it was not: POSTs keep succeeding too.
+  for (int i = 0; i < 20; ++i) {
+    auto r = call(router.port, "POST", "/v1/hello/echo", R"({"n":1})",
+                  {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
 }
 
 TEST_F(RouterTest, StopsGracefullyAndLeavesNoPresence) {
