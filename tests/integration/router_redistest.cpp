@@ -185,6 +185,8 @@ TEST_F(RouterTest, PrefixFallbackNotFoundAndMethodNotAllowed) {
 
   r = call(router.port, "GET", "/no/such/route");
   EXPECT_EQ(r.status, 404);
+  // No service serves a favicon: the browser's request is answered without counting an error.
+  EXPECT_EQ(call(router.port, "GET", "/favicon.ico").status, 204);
   EXPECT_EQ(json_of(r.body).at("statusMessage"), "Not Found");
 
   // /v1/text is registered for GET only: the method takes part in matching.

@@ -327,6 +327,10 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
       std::shared_lock lock(table_mutex);
       m = table.match(req.method, req.target, req.header("referer"));
     }
+    if (m.kind == RouteMatch::Kind::not_found && req.path == "/favicon.ico") {
+      // Browsers ask for it with every dashboard load; it is not an error of the mesh.
+      co_return Response::no_content();
+    }
     if (m.kind == RouteMatch::Kind::not_found) {
       debug("no service match for " + req.method + " " + req.target);
       count_http({}, 404, started);
