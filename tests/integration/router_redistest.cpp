@@ -601,6 +601,31 @@ TEST_F(RouterTest, TwoRoutersShareTheClientDirectory) {
   }));
 }
 
+TEST(RouterDirectoryTest, ClientsOfARouterKilledWithoutGoodbyeAreForgotten) {
+  RedisServer redis;
+  auto router = start_router(redis, 0, R"("refreshInterval":0.5)");
+  auto doomed = start_router(redis, 0, {}, "doomed");
+  std::string id;
+  {
+    WsClient ws(doomed.port);
+    id = connected_id(ws);
+    ASSERT_TRUE(eventually([&] {
+      auto dir = json_of(call(router.port, "GET", "/v1/router/list/wsdir").body);
+      const auto& all = dir.at("result").as_object();
+      return all.contains(doomed.instance_id) &&
+             all.at(doomed.instance_id).as_object().contains(id);
+    }));
+    // SIGKILL: no wsdir.rem; its presence expires after 3 s.
+    doomed.process->signal(SIGKILL);
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto dir = json_of(call(router.port, "GET", "/v1/router/list/wsdir").body);
+        return !dir.at("result").as_object().contains(doomed.instance_id);
+      },
+      15s));
+}
+
 TEST(RouterSignatureTest, UnsignedOrBadlySignedMessagesAreRefused) {
   RedisServer redis;
   MethodsService methods(redis);

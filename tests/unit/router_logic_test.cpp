@@ -148,6 +148,24 @@ TEST(WsDirectory, TracksLocalAndRemoteClients) {
   EXPECT_FALSE(d.router_of("c1"));
 }
 
+TEST(WsDirectory, RoutersThatAreGoneAreForgotten) {
+  hydra::router::WsDirectory d("r1");
+  d.add_local("mine");
+  for (const char* router : {"r2", "r3"}) {
+    bj::object add;
+    add["routerID"] = router;
+    add["clientID"] = std::string("client-of-") + router;
+    d.apply("wsdir.add", add);
+  }
+  EXPECT_EQ(d.remote_routers(), (std::vector<std::string>{"r2", "r3"}));
+  EXPECT_EQ(d.retain_routers({"r1", "r3"}), 1u);
+  EXPECT_FALSE(d.router_of("client-of-r2"));
+  EXPECT_EQ(d.router_of("client-of-r3"), "r3");
+  // Our own clients stay even if our presence is momentarily missing.
+  EXPECT_EQ(d.retain_routers({}), 1u);
+  EXPECT_EQ(d.router_of("mine"), "r1");
+}
+
 TEST(WsDirectory, ShareRequestsAreAnsweredAndOwnMessagesIgnored) {
   hydra::router::WsDirectory d("r1");
   d.add_local("c1");
@@ -191,6 +209,19 @@ TEST(SecondCounters, CountsPerSecondOverTheLastHour) {
   EXPECT_EQ(c.sum_last("svc", t0 + 7300, 3600), 0u);
   EXPECT_EQ(c.sum_last("nobody", t0, 60), 0u);
   EXPECT_EQ(c.to_json(t0 + 3600).at("svc").as_array().size(), 3600u);
+}
+
+TEST(SecondCounters, KeysBeyondTheLimitShareOneCounter) {
+  hydra::router::SecondCounters c;
+  const std::int64_t t0 = 1'800'000'000;
+  for (std::size_t i = 0; i < hydra::router::SecondCounters::kMaxKeys + 50; ++i)
+    c.add("svc-" + std::to_string(i), t0);
+  auto snap = c.snapshot(t0);
+  EXPECT_EQ(snap.size(), hydra::router::SecondCounters::kMaxKeys);
+  EXPECT_EQ(snap.at(hydra::router::SecondCounters::kOtherKey)[3599], 51u);
+  // Known keys keep counting under their own name.
+  c.add("svc-0", t0);
+  EXPECT_EQ(c.sum_last("svc-0", t0, 1), 2u);
 }
 
 TEST(Metrics, RendersPrometheusText) {
@@ -305,6 +336,7 @@ TEST(RouterConfig, BadValuesNameTheField) {
   fails_with(R"({"forceMessageSignature":true})", "signatureSharedSecret");
   fails_with(R"({"requireWebsocketAuth":true})", "websocketAuthService");
   fails_with(R"({"cors":{"x":1}})", "cors.x");
+  fails_with(R"({"refreshInterval":0})", "refreshInterval");
   fails_with(R"({"disableRouterEndpoint":"yes"})", "disableRouterEndpoint");
   EXPECT_TRUE(hydra::router::is_uuid4("5b8c1e2a-7d3f-4a6b-9c0d-1e2f3a4b5c6d"));
   EXPECT_FALSE(hydra::router::is_uuid4("5b8c1e2a-7d3f-1a6b-9c0d-1e2f3a4b5c6d"));

@@ -8,7 +8,12 @@ namespace hydra::router {
 
 void SecondCounters::add(const std::string& key, std::int64_t now, std::uint32_t n) {
   std::lock_guard lock(mutex_);
-  Ring& ring = rings_[key];
+  auto it = rings_.find(key);
+  if (it == rings_.end()) {
+    const bool full = rings_.size() >= kMaxKeys - 1;  // one slot stays for kOtherKey
+    it = rings_.try_emplace(full ? std::string(kOtherKey) : key).first;
+  }
+  Ring& ring = it->second;
   const auto slot = static_cast<std::size_t>(now % static_cast<std::int64_t>(kSlots));
   if (ring.second[slot] != now) {
     ring.second[slot] = now;

@@ -19,6 +19,10 @@ namespace hydra::router {
 class SecondCounters {
  public:
   static constexpr std::size_t kSlots = 3600;
+  /// Keys come from clients (service names in messages): past this many, new keys are counted
+  /// under kOtherKey so a client cannot grow the counters without bound (a key costs ~43 KB).
+  static constexpr std::size_t kMaxKeys = 256;
+  static constexpr const char* kOtherKey = "(other)";
 
   void add(const std::string& key, std::int64_t now_seconds, std::uint32_t n = 1);
   /// Per key: kSlots values, oldest first; the last one is `now_seconds`.

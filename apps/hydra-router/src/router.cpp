@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <shared_mutex>
 
 #include "dashboard_assets.hpp"
@@ -50,8 +51,6 @@ constexpr std::size_t kMaxServiceLog = 3;
 constexpr std::size_t kGzipMinBytes = 256;
 /// How long messages queued for a disconnected WebSocket client are kept.
 constexpr int kClientQueueTtlSeconds = 24 * 3600;
-/// The route table is re-read this often, in case a refresh broadcast was missed.
-constexpr auto kRouteRefreshInterval = std::chrono::seconds(30);
 /// Nodes entries older than this are removed by /v1/router/clear.
 constexpr auto kClearAge = std::chrono::seconds(5);
 
@@ -302,11 +301,37 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
   asio::awaitable<void> refresh_loop() {
     auto self = shared_from_this();
     while (!stopping) {
-      refresh_timer->expires_after(kRouteRefreshInterval);
+      refresh_timer->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::duration<double>(config.refresh_interval_seconds)));
       boost::system::error_code ec;
       co_await refresh_timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopping) break;
       co_await refresh_routes(std::string());
+      co_await prune_directory();
+    }
+  }
+
+  /// Router instances that died without `wsdir.rem` (kill -9) leave their clients in the
+  /// directory; drop those whose presence key is gone. The keys are read directly, not through
+  /// the presence cache: a cached list may predate a router that has just registered.
+  asio::awaitable<void> prune_directory() {
+    try {
+      const auto routers = directory.remote_routers();
+      if (routers.empty()) co_return;
+      std::vector<redis::Command> checks;
+      for (const auto& router : routers)
+        checks.push_back(redis::cmd(
+            "EXISTS", "hydra:service:" + hydra.service_name() + ":" + router + ":presence"));
+      auto replies = co_await hydra.redis().exec_batch(std::move(checks));
+      std::set<std::string> present;
+      for (std::size_t i = 0; i < routers.size() && i < replies.size(); ++i) {
+        if (replies[i].as_integer() > 0) present.insert(routers[i]);
+      }
+      if (auto removed = directory.retain_routers(present))
+        log("info", "forgot the clients of " + std::to_string(removed) +
+                        " router instance(s) that are gone");
+    } catch (const std::exception& e) {
+      debug(std::string("directory pruning skipped: ") + e.what());
     }
   }
 

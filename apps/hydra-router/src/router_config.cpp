@@ -120,6 +120,9 @@ RouterConfig parse_router_config(const boost::json::object& doc) {
   if (!(max_body >= 1) || max_body > 1024.0 * 1024 * 1024)
     invalid("maxBodyBytes", "must be a number of bytes from 1 to 1 GiB");
   c.max_body_bytes = static_cast<std::size_t>(max_body);
+  c.refresh_interval_seconds = get_number(doc, "refreshInterval", 30);
+  if (!(c.refresh_interval_seconds >= 0.1) || c.refresh_interval_seconds > 86400)
+    invalid("refreshInterval", "must be a number of seconds from 0.1 to 86400");
   const double threads = get_number(doc, "threads", 1);
   if (threads < 0 || threads > 256) invalid("threads", "must be from 0 (one per core) to 256");
   c.threads = static_cast<unsigned>(threads);

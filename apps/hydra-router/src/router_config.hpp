@@ -36,6 +36,9 @@ struct RouterConfig {
   std::string websocket_auth_service_api;
   /// `maxBodyBytes`: largest request body accepted (413 above); default 1 MiB.
   std::size_t max_body_bytes = 1024 * 1024;
+  /// `refreshInterval` in seconds (default 30): how often the route table is re-read (in case a
+  /// refresh broadcast was missed) and router instances that are gone leave the directory.
+  double refresh_interval_seconds = 30;
   /// `threads`: threads running the I/O (0 = one per core). One by default: the router's mesh
   /// state lives on one strand, so extra threads only parse HTTP in parallel and pay for the
   /// hand-offs; they help only when the router has cores to itself (docs/benchmarks.md).

@@ -50,6 +50,20 @@ WsDirectory::Action WsDirectory::apply(const std::string& type, const boost::jso
   return action;
 }
 
+std::vector<std::string> WsDirectory::remote_routers() const {
+  std::vector<std::string> out;
+  for (const auto& [router, clients] : routers_) {
+    if (router != router_id_) out.push_back(router);
+  }
+  return out;
+}
+
+std::size_t WsDirectory::retain_routers(const std::set<std::string>& present) {
+  return std::erase_if(routers_, [&](const auto& entry) {
+    return entry.first != router_id_ && !present.contains(entry.first);
+  });
+}
+
 std::optional<std::string> WsDirectory::router_of(const std::string& client_id) const {
   if (is_local(client_id)) return router_id_;
   for (const auto& [router, clients] : routers_) {

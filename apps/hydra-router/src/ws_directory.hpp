@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace hydra::router {
 
@@ -32,6 +33,12 @@ class WsDirectory {
   /// Applies a `wsdir.*` message (type and body); messages from this router itself, without a
   /// routerID or of another type are ignored.
   Action apply(const std::string& type, const boost::json::object& body);
+
+  /// The other router instances the directory knows.
+  std::vector<std::string> remote_routers() const;
+  /// Forgets the clients of router instances not in `present` (instances that died without
+  /// their `wsdir.rem`). Returns how many router entries were removed.
+  std::size_t retain_routers(const std::set<std::string>& present);
 
   /// The router instance a client is connected to: our ID for a local one, nullopt if unknown.
   std::optional<std::string> router_of(const std::string& client_id) const;
