@@ -358,6 +358,20 @@ TEST_F(RouterTest, SendQueueAndMessageEndpoints) {
 
   r = call(router.port, "POST", "/v1/router/send", "not json", {{"Content-Type", "text/plain"}});
   EXPECT_EQ(r.status, 400);
+
+  // Streams: XADD hydra:stream:<name> * message <short-form UMF>, as Node's router.
+  r = call(router.port, "POST", "/v1/router/stream/events",
+           R"({"to":"listener:/","from":"test:/","mid":"s-1","body":{"e":1}})",
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id(json_of(r.body).at("result").as_object().at("id").as_string());
+  auto entry = redis.cli({"XRANGE", "hydra:stream:events", id, id});
+  EXPECT_NE(entry.find("message"), std::string::npos) << entry;
+  EXPECT_NE(entry.find(R"("to":"listener:/","frm":"test:/","mid":"s-1")"), std::string::npos)
+      << entry;
+  r = call(router.port, "POST", "/v1/router/stream/events", R"({"to":"x:/"})",
+           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 400);
 }
 
 TEST_F(RouterTest, MalformedAndOversizedRequestsGetClearErrors) {

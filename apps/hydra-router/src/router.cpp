@@ -51,6 +51,8 @@ constexpr std::size_t kMaxServiceLog = 3;
 constexpr std::size_t kGzipMinBytes = 256;
 /// How long messages queued for a disconnected WebSocket client are kept.
 constexpr int kClientQueueTtlSeconds = 24 * 3600;
+/// Entries kept (approximately) in a `hydra:stream:<name>` stream.
+constexpr long kMaxStreamLength = 100000;
 /// Nodes entries older than this are removed by /v1/router/clear.
 constexpr auto kClearAge = std::chrono::seconds(5);
 
@@ -657,6 +659,25 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     co_return fresh;
   }
 
+  /// `POST /v1/router/stream/:name`: the UMF (short form) appended to the Redis stream
+  /// `hydra:stream:<name>` as field `message`, as Node's router does; the stream is capped at
+  /// about kMaxStreamLength entries (Node lets it grow without bound).
+  asio::awaitable<Response> post_stream(Request& req) {
+    const std::string name = req.params["name"];
+    if (name.empty()) co_return Response::bad_request("A stream name is required");
+    auto input = umf_body(req);
+    if (!input) co_return Response::bad_request("Body must be a UMF message (JSON object)");
+    auto m = umf::Message::create(*input);
+    if (!m.validate())
+      co_return Response::bad_request(R"(UMF message requires "to", "from" and "body" fields)");
+    auto reply = co_await hydra.redis().exec(redis::cmd("XADD", "hydra:stream:" + name, "MAXLEN",
+                                                        "~", std::to_string(kMaxStreamLength), "*",
+                                                        "message", m.to_short_json()));
+    bj::object out;
+    out["id"] = reply.as_string();
+    co_return Response::ok(std::move(out));
+  }
+
   void install() {
     auto self = shared_from_this();
     auto asset = [](std::string path) {
@@ -737,6 +758,10 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     server.route("post", "/v1/router/queue",
                  on_hydra_route([](Impl& r, Request& req) -> asio::awaitable<Response> {
                    co_return co_await r.post_send(req, true);
+                 }));
+    server.route("post", "/v1/router/stream/:name",
+                 on_hydra_route([](Impl& r, Request& req) -> asio::awaitable<Response> {
+                   co_return co_await r.post_stream(req);
                  }));
     server.route("get", "/metrics", protect([self](Request&) -> asio::awaitable<Response> {
                    std::map<std::string, std::string> info;
