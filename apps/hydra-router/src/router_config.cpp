@@ -5,6 +5,7 @@
 
 #include "hydra/error.hpp"
 #include "hydra/json.hpp"
+#include "hydra/text.hpp"
 
 namespace hydra::router {
 
@@ -43,15 +44,13 @@ bool is_uuid4(const std::string& t) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
     if (dash ? t[i] != '-' : !std::isxdigit(static_cast<unsigned char>(t[i]))) return false;
   }
-  const char variant = static_cast<char>(std::tolower(static_cast<unsigned char>(t[19])));
+  const char variant = ascii_lower(t[19]);
   return t[14] == '4' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
 }
 
 void apply_cors(const RouterConfig& config, http::CorsOptions& cors) {
   for (const auto& [name, value] : config.cors) {
-    std::string lower_name;
-    for (char ch : name)
-      lower_name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string lower_name = ascii_lower(name);
     if (lower_name == "access-control-allow-origin") {
       cors.allow_origin = value;
     } else if (lower_name == "access-control-allow-methods") {
