@@ -52,8 +52,9 @@ void WebSocket::Impl::request_close() {
 }
 
 void WebSocket::Impl::abort() {
+  // The queue is left alone: its front may be the buffer of a write in progress. The writer
+  // stops at the next error; what is left goes with this object.
   open = false;
-  queue.clear();
   queued = 0;
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -8,6 +8,7 @@
 #include <boost/algorithm/string/case_conv.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
@@ -525,6 +526,27 @@ TEST_F(RouterTest, InvalidWebSocketMessagesGetAnErrorAndTheSocketIsClosed) {
   EXPECT_TRUE(ws2.wait_closed(5s));
   // The router is still fine.
   EXPECT_EQ(call(router.port, "GET", "/v1/router/version").status, 200);
+}
+
+TEST_F(RouterTest, AClientThatNeverReadsIsDisconnectedNotBuffered) {
+  namespace websocket = boost::beast::websocket;
+  asio::io_context io;
+  websocket::stream<asio::ip::tcp::socket> ws(io);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), router.port});
+  ws.handshake("127.0.0.1", "/");
+  // Pings the router answers with pongs that this client never reads: once the socket buffers
+  // are full, the router's send queue grows to its limit and the router drops the connection.
+  const std::string ping = R"({"to":"hydra-router:/","frm":"client:/","typ":"ping","bdy":{}})";
+  boost::system::error_code ec;
+  int sent = 0;
+  for (; sent < 200000 && !ec; ++sent)
+    ws.write(asio::buffer(ping), ec);
+  EXPECT_TRUE(ec) << "the router kept accepting messages from a client that never reads";
+  EXPECT_LT(sent, 200000);
+  // The router is fine, and serves other clients.
+  EXPECT_EQ(call(router.port, "GET", "/v1/router/version").status, 200);
+  WsClient other(router.port);
+  connected_id(other);
 }
 
 TEST_F(RouterTest, ReconnectingClientReceivesWhatWasQueuedForIt) {
