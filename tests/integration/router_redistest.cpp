@@ -425,6 +425,22 @@ TEST(RouterCorsTest, ConfiguredCorsHeadersOnPreflightAndProxiedResponses) {
   EXPECT_EQ(r.headers["x-extra"], "1");
 }
 
+TEST(RouterConfigTest, ExternalRoutesAndDisabledEndpoints) {
+  RedisServer redis;
+  MethodsService methods(redis);
+  auto router = start_router(
+      redis, 0,
+      R"("externalRoutes":{"methods-svc":["[get]/legacy/:x"]},"disableRouterEndpoint":true)");
+  // The alias routes to the service (present in the mesh); the service itself has no such route.
+  auto r = call(router.port, "GET", "/legacy/5");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_FALSE(r.headers["x-hydra-tracer"].empty())
+      << "answered by the service, through the router";
+  EXPECT_EQ(call(router.port, "GET", "/v1/router/version").status, 404);
+  EXPECT_EQ(call(router.port, "GET", "/metrics").status, 404);
+  EXPECT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }));
+}
+
 TEST(RouterConfigTest, InvalidConfigurationIsRefusedWithTheFieldNamed) {
   RedisServer redis;
   const std::string config = redis.dir() + "/bad-router.json";
