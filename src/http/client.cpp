@@ -107,7 +107,7 @@ std::variant<PreparedRequest, bj::object> prepare_request(const bj::object& inpu
     }
     p.headers.emplace_back(name, std::move(value));
   };
-  if (sends_body(p.method) && !options.raw_body) set_header("content-type", "application/json");
+  if (sends_body(p.method)) set_header("content-type", "application/json");
   if (const auto* h = m.get(umf::Field::headers); h && h->is_object()) {
     for (const auto& kv : h->get_object())
       set_header(std::string(kv.key()), header_text(kv.value()));
@@ -120,10 +120,7 @@ std::variant<PreparedRequest, bj::object> prepare_request(const bj::object& inpu
   if (options.timeout_seconds) timeout = *options.timeout_seconds;
   // Node: `timeout * 1000 || 30000`.
   p.timeout_seconds = timeout > 0 ? timeout : 30;
-  if (options.raw_body) {
-    p.has_body = !options.raw_body->empty() || sends_body(p.method);
-    p.body = *options.raw_body;
-  } else if (sends_body(p.method)) {
+  if (sends_body(p.method)) {
     p.has_body = true;
     p.body = json::stringify(m.body());
   }
@@ -337,9 +334,15 @@ struct ApiClient::Impl {
         req.method(verb);
       req.target(p.target);
       req.set(bhttp::field::host, inst.ip + ":" + std::to_string(port));
-      // set, not insert: a Host (or any other) header from the message replaces the default.
-      for (const auto& [name, value] : p.headers)
-        req.set(name, value);
+      // A Host from the request replaces the default; other fields are added as they come, so
+      // a repeated one (forwarded by a proxy) keeps all its values.
+      for (const auto& [name, value] : p.headers) {
+        if (ascii_iequals(name, "host")) {
+          req.set(bhttp::field::host, value);
+        } else {
+          req.insert(name, value);
+        }
+      }
       if (p.has_body) {
         req.body() = p.body;
         req.content_length(p.body.size());

@@ -567,8 +567,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                        bhttp::request<bhttp::string_body>& message) {
     Request req;
     std::string encoded_path;
-    bhttp::request<bhttp::string_body> copy = message;
-    if (!fill_request(req, copy, s->remote, encoded_path)) co_return;
+    // fill_request takes the body; the handshake below only needs the header.
+    if (!fill_request(req, message, s->remote, encoded_path)) co_return;
     if (auto params = route.matcher.match(encoded_path)) {
       for (auto& [key, value] : *params)
         req.params[key] = pct_decode(value, false);

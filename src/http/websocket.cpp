@@ -41,7 +41,6 @@ void WebSocket::Impl::enqueue(std::string text) {
     return;
   }
   queue.push_back(std::move(text));
-  ++queued;
   start_writer();
 }
 
@@ -55,7 +54,6 @@ void WebSocket::Impl::abort() {
   // The queue is left alone: its front may be the buffer of a write in progress. The writer
   // stops at the next error; what is left goes with this object.
   open = false;
-  queued = 0;
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(ws).close(ignored);
@@ -72,7 +70,6 @@ void WebSocket::Impl::start_writer() {
           auto [ec, n] =
               co_await self->ws.async_write(asio::buffer(self->queue.front()), tuple_awaitable);
           if (!self->queue.empty()) self->queue.pop_front();
-          if (self->queued > 0) --self->queued;
           if (ec) {
             self->abort();
             break;
@@ -118,10 +115,6 @@ bool WebSocket::is_open() const {
 
 const std::string& WebSocket::remote_address() const {
   return impl_->remote;
-}
-
-std::size_t WebSocket::queued() const {
-  return impl_->queued;
 }
 
 }  // namespace hydra::http

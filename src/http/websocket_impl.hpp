@@ -28,7 +28,6 @@ struct WebSocket::Impl : std::enable_shared_from_this<WebSocket::Impl> {
   bool writing = false;
   bool close_requested = false;
   std::atomic<bool> open{true};
-  std::atomic<std::size_t> queued{0};
 
   /// On the strand: queue a message and start the writer if idle.
   void enqueue(std::string text);

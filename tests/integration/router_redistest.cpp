@@ -84,6 +84,11 @@ class MethodsService {
       r["contentType"] = req.header("content-type");
       r["tracer"] = req.header("x-hydra-tracer");
       r["host"] = req.header("host");
+      bj::array repeated;
+      for (const auto& [name, value] : req.headers.fields()) {
+        if (name == "X-Repeated" || name == "x-repeated") repeated.emplace_back(bj::string(value));
+      }
+      r["repeated"] = std::move(repeated);
       co_return Response::ok(std::move(r));
     });
     server_.route("get", "/v1/text", [](Request&) -> asio::awaitable<Response> {
@@ -169,6 +174,12 @@ TEST_F(RouterTest, ForwardsEveryMethodWithItsBodyQueryAndParameters) {
     // Node's router forwards the original Host header.
     EXPECT_EQ(result.at("host"), "127.0.0.1");
   }
+  // A repeated header keeps all its values.
+  auto dup =
+      call(router.port, "GET", "/v1/m/3", {}, {{"X-Repeated", "one"}, {"X-Repeated", "two"}});
+  ASSERT_EQ(dup.status, 200) << dup.body;
+  EXPECT_EQ(json_of(dup.body).at("result").as_object().at("repeated"),
+            bj::parse(R"(["one","two"])"));
   // Non-JSON bodies pass unchanged too, with their content type.
   auto r = call(router.port, "POST", "/v1/m/7", "a=1&b=x y", {{"Content-Type", "text/plain"}});
   ASSERT_EQ(r.status, 200);
@@ -491,6 +502,16 @@ TEST_F(RouterTest, WebSocketConnectionPingAndRouterApi) {
   auto version = ws.read_until([](const std::string& t) { return has_rmid(t, "v-1"); });
   ASSERT_TRUE(version);
   EXPECT_EQ(json_of(*version).at("bdy").as_object().at("version"), bj::value(HYDRA_VERSION));
+
+  ws.send(
+      R"({"to":"hydra-router:[get]/v1/router/list/routes","frm":"client:/","mid":"l-1","bdy":{}})");
+  auto routes = ws.read_until([](const std::string& t) { return has_rmid(t, "l-1"); });
+  ASSERT_TRUE(routes);
+  const auto listing = json_of(*routes);
+  bool listed = false;
+  for (const auto& item : listing.at("bdy").as_array())
+    listed = listed || item.as_object().at("serviceName") == "methods-svc";
+  EXPECT_TRUE(listed) << *routes;
 
   // An HTTP route of a service through the socket.
   ws.send(R"({"to":"methods-svc:[get]/v1/m/77","frm":"client:/","mid":"h-1","bdy":{}})");

@@ -516,14 +516,17 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     co_return out;
   }
 
-  asio::awaitable<Response> list(std::string thing) {
+  /// The `result` of `/v1/router/list/<thing>` (HTTP and WebSocket); nullopt for an unknown
+  /// thing.
+  asio::awaitable<std::optional<bj::value>> list_value(std::string thing) {
+    std::optional<bj::value> out;
     if (thing == "routes") {
-      bj::array out;
       std::vector<std::pair<std::string, std::vector<std::string>>> listed;
       {
         std::shared_lock lock(table_mutex);
         listed = table.list();
       }
+      bj::array services;
       for (auto& [service, routes] : listed) {
         bj::object item;
         item["serviceName"] = service;
@@ -531,35 +534,46 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
         for (auto& route : routes)
           r.emplace_back(bj::string(route));
         item["routes"] = std::move(r);
-        out.emplace_back(std::move(item));
+        services.emplace_back(std::move(item));
       }
-      co_return Response::ok(std::move(out));
-    }
-    if (thing == "services") co_return Response::ok(co_await list_services());
-    if (thing == "nodes") {
+      out = std::move(services);
+    } else if (thing == "services") {
+      out = co_await list_services();
+    } else if (thing == "nodes") {
       bj::array nodes;
       for (auto& node : co_await hydra.get_service_nodes())
         nodes.emplace_back(node.json);
+      out = std::move(nodes);
+    } else if (thing == "wsdir") {
+      out = directory.to_json();
+    }
+    co_return out;
+  }
+
+  asio::awaitable<Response> list(std::string thing) {
+    auto value = co_await list_value(thing);
+    if (!value) co_return Response::not_found();
+    if (thing == "nodes") {
+      // Node's router puts its own identity next to the nodes.
       bj::object data;
       data["instanceID"] = iid;
       char host[256] = {};
       ::gethostname(host, sizeof host - 1);
       data["hostname"] = host;
       data["version"] = hydra.instance_version();
-      data["result"] = std::move(nodes);
+      data["result"] = std::move(*value);
       co_return Response::envelope(200, data);
     }
-    if (thing == "wsdir") co_return Response::ok(directory.to_json());
-    co_return Response::not_found();
+    co_return Response::ok(std::move(*value));
   }
 
-  asio::awaitable<Response> stats() {
+  bj::object stats_json() const {
     const auto now = now_seconds();
     bj::object result;
     result["httpStats"] = http_stats.to_json(now);
     result["wsStats"] = ws_stats.to_json(now);
     result["errorStats"] = error_stats.to_json(now);
-    co_return Response::ok(std::move(result));
+    return result;
   }
 
   static std::optional<bj::object> umf_body(const Request& req) {
@@ -745,7 +759,7 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
                  }));
     server.route("get", "/v1/router/stats",
                  on_hydra_route([](Impl& r, Request&) -> asio::awaitable<Response> {
-                   co_return co_await r.stats();
+                   co_return Response::ok(r.stats_json());
                  }));
     server.route("post", "/v1/router/message",
                  on_hydra_route([](Impl& r, Request& req) -> asio::awaitable<Response> {
@@ -949,12 +963,8 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
     const std::string& api = route.api_route;
     try {
       if (api.find("/v1/router/list/") == 0) {
-        std::string thing = api.substr(std::string("/v1/router/list/").size());
-        if (thing == "routes" || thing == "nodes" || thing == "services" || thing == "wsdir") {
-          auto r = co_await list(thing);
-          auto parsed = json::try_parse(r.body);
-          if (parsed && parsed->is_object()) body = result_of(parsed->get_object());
-        }
+        auto value = co_await list_value(api.substr(std::string("/v1/router/list/").size()));
+        if (value) body = std::move(*value);
       } else if (api == "/v1/router/health") {
         body = hydra.get_health();
       } else if (api == "/v1/router/version") {
@@ -968,12 +978,7 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
         co_await hydra.remove_stale_nodes(kClearAge);
         body = bj::object();
       } else if (api == "/v1/router/stats") {
-        const auto now = now_seconds();
-        bj::object s;
-        s["httpStats"] = http_stats.to_json(now);
-        s["wsStats"] = ws_stats.to_json(now);
-        s["errorStats"] = error_stats.to_json(now);
-        body = std::move(s);
+        body = stats_json();
       }
     } catch (const std::exception& e) {
       bj::object err;

@@ -58,9 +58,6 @@ struct ClientOptions {
 struct RequestOptions {
   /// Seconds; overrides the message's `tmo` (Node's sendOpts.timeout). Default 30.
   std::optional<double> timeout_seconds;
-  /// Sent as the request body byte for byte, for any method (a proxy's pass-through); the UMF
-  /// body is then not serialised and no Content-Type is forced: it comes from the UMF headers.
-  std::optional<std::string> raw_body;
 };
 
 /// Counters of one client.

@@ -44,10 +44,6 @@ class WebSocket {
   bool is_open() const;
   /// The peer's address ("127.0.0.1"); empty when unknown.
   const std::string& remote_address() const;
-  /// Messages sent but not yet written.
-  std::size_t queued() const;
-
-  const std::shared_ptr<Impl>& impl() const { return impl_; }
 
  private:
   std::shared_ptr<Impl> impl_;
