@@ -195,6 +195,10 @@ void append_value(std::string& out, const boost::json::value& v) {
 // ulp off for long mantissas and extreme exponents, so every number that is not an exact integer
 // is re-read from its text with std::from_chars, which rounds correctly as JSON.parse does.
 // Duplicate keys keep the first key's position and the last value, as in a JS object.
+//
+// Members and elements wait on one flat stack until their container closes, and the container
+// is then built at its final size (no rehashing or regrowth while it fills). The builder is
+// reused across parses on a thread, so its stacks keep their capacity.
 class Builder {
  public:
   static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
@@ -204,28 +208,49 @@ class Builder {
 
   bool on_document_begin(boost::json::error_code&) { return true; }
   bool on_document_end(boost::json::error_code&) { return true; }
-  bool on_array_begin(boost::json::error_code&) { return open(boost::json::array()); }
-  bool on_array_end(std::size_t, boost::json::error_code&) { return close(); }
-  bool on_object_begin(boost::json::error_code&) { return open(boost::json::object()); }
-  bool on_object_end(std::size_t, boost::json::error_code&) { return close(); }
+  bool on_array_begin(boost::json::error_code&) { return open(true); }
+  bool on_array_end(std::size_t n, boost::json::error_code&) {
+    const std::size_t start = close();
+    boost::json::array a;
+    a.reserve(n);
+    for (std::size_t i = start; i < items_.size(); ++i)
+      a.push_back(std::move(items_[i].value));
+    items_.resize(start);
+    return add(std::move(a));
+  }
+  bool on_object_begin(boost::json::error_code&) { return open(false); }
+  bool on_object_end(std::size_t n, boost::json::error_code&) {
+    const std::size_t start = close();
+    boost::json::object o;
+    o.reserve(n);
+    for (std::size_t i = start; i < items_.size(); ++i)
+      o.insert_or_assign(items_[i].key, std::move(items_[i].value));
+    items_.resize(start);
+    return add(std::move(o));
+  }
   bool on_string_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
     text_.append(s.data(), s.size());
     return true;
   }
   bool on_string(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    if (text_.empty()) return add(boost::json::string(s));
     text_.append(s.data(), s.size());
-    boost::json::value v(boost::json::string_view(text_.data(), text_.size()));
+    bool ok = add(boost::json::string(text_));
     text_.clear();
-    return add(std::move(v));
+    return ok;
   }
   bool on_key_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
     text_.append(s.data(), s.size());
     return true;
   }
   bool on_key(boost::json::string_view s, std::size_t, boost::json::error_code&) {
-    text_.append(s.data(), s.size());
-    keys_.push_back(std::move(text_));
-    text_.clear();
+    if (text_.empty()) {
+      key_.assign(s.data(), s.size());
+    } else {
+      text_.append(s.data(), s.size());
+      key_.assign(text_);
+      text_.clear();
+    }
     return true;
   }
   bool on_number_part(boost::json::string_view s, boost::json::error_code&) {
@@ -256,33 +281,60 @@ class Builder {
 
   boost::json::value take() { return std::move(result_); }
 
+  // Back to the empty state (after an error the stacks may hold a partial document).
+  void clear() {
+    items_.clear();
+    frames_.clear();
+    text_.clear();
+    key_.clear();
+    result_ = nullptr;
+  }
+
  private:
-  bool open(boost::json::value container) {
-    stack_.push_back(std::move(container));
+  struct Item {
+    std::string key;  // empty for array elements
+    boost::json::value value;
+  };
+
+  // An open container: where its items start, and the key it will have in its parent object.
+  struct Frame {
+    std::size_t start;
+    std::string key;
+    bool array;
+  };
+
+  bool open(bool array) {
+    frames_.push_back(Frame{items_.size(), std::move(key_), array});
+    key_.clear();
     return true;
   }
 
-  bool close() {
-    boost::json::value done = std::move(stack_.back());
-    stack_.pop_back();
-    return add(std::move(done));
+  // Pops the innermost container and restores the key it goes under; returns where its items
+  // start.
+  std::size_t close() {
+    Frame& f = frames_.back();
+    const std::size_t start = f.start;
+    key_ = std::move(f.key);
+    frames_.pop_back();
+    return start;
   }
 
   bool add(boost::json::value v) {
-    if (stack_.empty()) {
+    if (frames_.empty()) {
       result_ = std::move(v);
-    } else if (auto* a = stack_.back().if_array()) {
-      a->push_back(std::move(v));
+    } else if (frames_.back().array) {
+      items_.push_back(Item{std::string(), std::move(v)});
     } else {
-      stack_.back().get_object()[keys_.back()] = std::move(v);
-      keys_.pop_back();
+      items_.push_back(Item{std::move(key_), std::move(v)});
+      key_.clear();
     }
     return true;
   }
 
-  std::vector<boost::json::value> stack_;
-  std::vector<std::string> keys_;
+  std::vector<Item> items_;
+  std::vector<Frame> frames_;
   std::string text_;
+  std::string key_;
   boost::json::value result_;
 };
 
@@ -371,10 +423,16 @@ std::string format_number(double value) {
 }
 
 std::optional<boost::json::value> try_parse(std::string_view text) {
-  boost::json::parse_options opts;
-  // JSON.parse has no nesting limit short of the stack; Boost's default of 32 is far below it.
-  opts.max_depth = 10000;
-  boost::json::basic_parser<Builder> parser(opts);
+  // One parser per thread, reset for every document: its stacks and the builder's keep their
+  // capacity between messages.
+  thread_local boost::json::basic_parser<Builder> parser = [] {
+    boost::json::parse_options opts;
+    // JSON.parse has no nesting limit short of the stack; Boost's default of 32 is far below it.
+    opts.max_depth = 10000;
+    return boost::json::basic_parser<Builder>(opts);
+  }();
+  parser.reset();
+  parser.handler().clear();
   boost::json::error_code ec;
   try {
     const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);

@@ -182,6 +182,24 @@ TEST(JsonParse, DeepNestingAndDuplicateKeysLikeJsonParse) {
   EXPECT_FALSE(hydra::json::try_parse("\"\xff\""));
 }
 
+TEST(JsonParse, NestedContainersKeepTheirKeys) {
+  // Each container goes under the key that preceded it, however deep the keys inside it went.
+  const std::string doc =
+      R"({"a":{"b":1,"c":{"d":[{"e":2},{"f":[3]}]}},"g":4,"h":[[],{}],"i":{"j":{"k":{}}},"l":5})";
+  EXPECT_EQ(stringify(*hydra::json::try_parse(doc)), doc);
+  // Keys and strings with escapes arrive in parts.
+  EXPECT_EQ(stringify(*hydra::json::try_parse(R"({"k\u00e9y":{"n\"ested":"v\\x","z":[1]},"q":2})")),
+            "{\"k\xC3\xA9y\":{\"n\\\"ested\":\"v\\\\x\",\"z\":[1]},\"q\":2}");
+}
+
+TEST(JsonParse, AFailedDocumentLeavesNothingForTheNext) {
+  // The parser is reused on a thread; a document that fails half-way must not leak into the next.
+  EXPECT_FALSE(hydra::json::try_parse(R"({"a":[1,{"b":)"));
+  EXPECT_FALSE(hydra::json::try_parse(R"({"a":"unterminated)"));
+  EXPECT_EQ(stringify(*hydra::json::try_parse(R"({"c":[2]})")), R"({"c":[2]})");
+  EXPECT_EQ(stringify(*hydra::json::try_parse("7")), "7");
+}
+
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
