@@ -87,7 +87,7 @@ asio::awaitable<void> reply(hydra::Hydra& hydra, hydra::umf::Message message) {
   response["body"] = std::move(body);
   std::string failure;
   try {
-    auto result = co_await hydra.send_reply_message(message, response);
+    auto result = co_await hydra.send_reply_message(message, std::move(response));
     if (!result.ok()) failure = result.reason;
   } catch (const std::exception& e) {
     failure = e.what();

@@ -212,6 +212,9 @@ class Hydra {
   /// Node's sendReplyMessage (rmid, to/from swapped, `via` wins, fields carried over).
   boost::asio::awaitable<Result> send_reply_message(const umf::Message& original,
                                                     const boost::json::object& response);
+  /// The same, moving the response's fields instead of copying them.
+  boost::asio::awaitable<Result> send_reply_message(const umf::Message& original,
+                                                    boost::json::object&& response);
   /// Sends `message` from `<iid>@<svc>:/` (so the reply comes back to this instance) and
   /// completes with the reply whose `rmid` is its mid. Throws `Error(timeout)` after `timeout`
   /// (nothing is left behind), `Error(unavailable|invalid_message|redis_error)` when it cannot

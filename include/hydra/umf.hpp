@@ -48,6 +48,8 @@ class Message {
   /// copied, unknown top-level fields dropped; `mid` (UUID v4), `timestamp` (now) and `version`
   /// (`UMF/1.4.6`) filled when absent.
   static Message create(const boost::json::object& input);
+  /// The same, moving the picked values out of `input` instead of copying them.
+  static Message create(boost::json::object&& input);
   /// Parses JSON text and `create`s from it; nullopt when it is not a JSON object.
   static std::optional<Message> parse(std::string_view json);
 
@@ -85,7 +87,9 @@ class Message {
   bool verify(std::string_view algo, std::string_view secret) const;
 
  private:
-  friend Message make_reply(const Message& original, const boost::json::object& response);
+  friend Message make_reply(const Message& original, Message response);
+  template <class Object>
+  static Message create_from(Object& input);
   std::string text(Field f) const;
   // Fields live in Node's order; only `signature` moves (to the end of the long form) after
   // signing, because Node deletes and re-adds that property.
@@ -117,6 +121,10 @@ Route parse_route(std::string_view to);
 /// Node's sendReplyMessage construction: the original's fields, then rmid = original mid,
 /// to = original from, from = original to, then the response's fields over them (the response
 /// gets a fresh mid/timestamp/version); `to` = original `via` when present; `forward` kept.
+/// Node's sendReplyMessage rules: the original's fields, `rmid` = its mid, to/from swapped,
+/// then every field of `response` (normalised as `create` does, so a fresh mid and timestamp),
+/// then the original's `via` as `to` and its `forward`.
 Message make_reply(const Message& original, const boost::json::object& response);
+Message make_reply(const Message& original, boost::json::object&& response);
 
 }  // namespace hydra::umf

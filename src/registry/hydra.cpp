@@ -372,7 +372,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                                     " (reported once; see messaging_stats())");
       return;
     }
-    auto message = umf::Message::create(value->get_object());
+    auto message = umf::Message::create(std::move(value->get_object()));
     if (!message.validate()) {
       ++msg_stats.invalid_umf;
       warn_once("invalid-umf", "dropping a message without to/from/body on " +
@@ -422,18 +422,32 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
     const auto& svc = route.service_name;
     try {
-      auto instances = co_await present_ids(svc);
-      if (instances.empty()) co_return unavailable("Unavailable " + svc + " instances");
       if (!route.instance.empty()) {
-        bool present =
-            std::find(instances.begin(), instances.end(), route.instance) != instances.end();
-        if (!present) {
+        // A named instance (every reply): answered from the cache without copying it.
+        auto known = named_presence(svc, route.instance);
+        if (!known) {
+          auto ids = co_await present_ids(svc);
+          known = std::make_pair(!ids.empty(),
+                                 std::find(ids.begin(), ids.end(), route.instance) != ids.end());
+        }
+        if (!known->first) co_return unavailable("Unavailable " + svc + " instances");
+        if (!known->second) {
           co_return unavailable("Unavailable " + svc + " instance named " + route.instance);
         }
-        co_await redis().exec(
-            cmd("PUBLISH", registry::Keys::instance_channel(svc, route.instance), payload));
+        co_await redis().exec(cmd("PUBLISH", registry::Keys::instance_channel(svc, route.instance),
+                                  std::move(payload)));
         co_return Result::success(m.mid());
       }
+      // Usually the first random pick from the cache receives it: only its ID is copied.
+      if (auto pick = random_cached_instance(svc)) {
+        auto n = (co_await redis().exec(
+                      cmd("PUBLISH", registry::Keys::instance_channel(svc, *pick), payload)))
+                     .as_integer();
+        if (n > 0) co_return Result::success(m.mid());
+        forget_instance(*pick);
+      }
+      auto instances = co_await present_ids(svc);
+      if (instances.empty()) co_return unavailable("Unavailable " + svc + " instances");
       // The cache may still hold an instance that died within its lifetime; PUBLISH tells
       // (nobody received it), so that one is forgotten and the next is tried.
       for (const auto& iid : instances) {
@@ -605,6 +619,32 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       out.push_back(InstanceAddress{e.instance_id, e.ip, e.port});
     }
     co_return out;
+  }
+
+  // The fresh cache entries of `name`, or nullptr when Redis must be asked.
+  const std::vector<NodeEntry>* cached_presence(const std::string& name) {
+    auto it = presence_cache.find(name);
+    if (it == presence_cache.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+      return nullptr;
+    }
+    return &it->second.entries;
+  }
+
+  // From the cache: {any instance present, `instance` present}; nullopt when not cached.
+  std::optional<std::pair<bool, bool>> named_presence(const std::string& name,
+                                                      const std::string& instance) {
+    const auto* entries = cached_presence(name);
+    if (!entries) return std::nullopt;
+    bool named = std::any_of(entries->begin(), entries->end(),
+                             [&](const NodeEntry& e) { return e.instance_id == instance; });
+    return std::make_pair(!entries->empty(), named);
+  }
+
+  // A random instance ID from the cache; nullopt when not cached or none is left.
+  std::optional<std::string> random_cached_instance(const std::string& name) {
+    const auto* entries = cached_presence(name);
+    if (!entries || entries->empty()) return std::nullopt;
+    return (*entries)[rng() % entries->size()].instance_id;
   }
 
   // Present instance IDs of a service in random order, from the same cache as
@@ -1014,6 +1054,10 @@ asio::awaitable<Result> Hydra::send_broadcast_message(const boost::json::object&
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   const boost::json::object& response) {
   return impl_->send_message(umf::make_reply(original, response));
+}
+asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
+                                                  boost::json::object&& response) {
+  return impl_->send_message(umf::make_reply(original, std::move(response)));
 }
 asio::awaitable<umf::Message> Hydra::request(umf::Message message,
                                              std::chrono::milliseconds timeout) {

@@ -69,36 +69,52 @@ bool truthy(const boost::json::value& v) {
   }
 }
 
-Message Message::create(const boost::json::object& in) {
+// `Object` is `const boost::json::object` (values copied) or `boost::json::object` (moved).
+template <class Object>
+Message Message::create_from(Object& in) {
   Message m;
   // Which fields Node reads under their short name too (to, mid, rmid and via have none).
-  auto copy = [&](Field f, bool short_alias) {
-    if (auto* v = pick(in, f, short_alias)) m.fields_[idx(f)] = *v;
+  auto take = [&](Field f, bool short_alias) {
+    auto* v = pick(in, f, short_alias);
+    if (!v) return;
+    if constexpr (std::is_const_v<Object>) {
+      m.fields_[idx(f)] = *v;
+    } else {
+      m.fields_[idx(f)] = std::move(*const_cast<boost::json::value*>(v));
+    }
   };
-  copy(Field::to, false);
-  copy(Field::from, true);
-  copy(Field::headers, true);
-  copy(Field::mid, false);
+  take(Field::to, false);
+  take(Field::from, true);
+  take(Field::headers, true);
+  take(Field::mid, false);
   if (!m.fields_[idx(Field::mid)]) m.fields_[idx(Field::mid)] = registry::new_message_id();
-  copy(Field::rmid, false);
-  copy(Field::signature, true);
-  copy(Field::timeout, true);
-  copy(Field::timestamp, true);
+  take(Field::rmid, false);
+  take(Field::signature, true);
+  take(Field::timeout, true);
+  take(Field::timestamp, true);
   if (!m.fields_[idx(Field::timestamp)]) m.fields_[idx(Field::timestamp)] = json::iso_now();
-  copy(Field::type, true);
-  copy(Field::version, true);
+  take(Field::type, true);
+  take(Field::version, true);
   if (!m.fields_[idx(Field::version)]) m.fields_[idx(Field::version)] = kVersion;
-  copy(Field::via, false);
-  copy(Field::forward, true);
-  copy(Field::body, true);
-  copy(Field::authorization, true);
+  take(Field::via, false);
+  take(Field::forward, true);
+  take(Field::body, true);
+  take(Field::authorization, true);
   return m;
+}
+
+Message Message::create(const boost::json::object& in) {
+  return create_from(in);
+}
+
+Message Message::create(boost::json::object&& in) {
+  return create_from(in);
 }
 
 std::optional<Message> Message::parse(std::string_view text) {
   auto v = json::try_parse(text);
   if (!v || !v->is_object()) return std::nullopt;
-  return create(v->get_object());
+  return create(std::move(v->get_object()));
 }
 
 bool Message::validate() const {
@@ -130,7 +146,21 @@ boost::json::object Message::to_short() const {
 }
 
 std::string Message::to_short_json() const {
-  return json::stringify(to_short());
+  // Written field by field: the same bytes as stringify(to_short()) without copying the fields
+  // into an object first. Short names are plain ASCII, so they need no escaping.
+  std::string out;
+  out.reserve(256);
+  out.push_back('{');
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (!fields_[i] || !truthy(*fields_[i])) continue;
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    out.append(kShort[i]);
+    out.append("\":");
+    json::stringify_to(out, *fields_[i]);
+  }
+  out.push_back('}');
+  return out;
 }
 
 const boost::json::value* Message::get(Field f) const {
@@ -272,28 +302,33 @@ Route parse_route(std::string_view to) {
   return r;
 }
 
-Message make_reply(const Message& original, const boost::json::object& response) {
-  Message reply = original;
-  reply.signature_last_ = false;
-  if (auto* mid = original.get(Field::mid)) reply.set(Field::rmid, *mid);
-  if (auto* from = original.get(Field::from)) {
-    reply.set(Field::to, *from);
-  } else {
-    reply.erase(Field::to);
-  }
-  if (auto* to = original.get(Field::to)) {
-    reply.set(Field::from, *to);
-  } else {
-    reply.erase(Field::from);
-  }
-  Message resp = Message::create(response);
+Message make_reply(const Message& original, Message response) {
+  // Each field comes from the response when it has it (it always has mid, timestamp and
+  // version), else from the original with rmid/to/from swapped; only what is kept is copied.
+  Message reply;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     auto f = static_cast<Field>(i);
-    if (auto* v = resp.get(f)) reply.set(f, *v);
+    if (auto& v = response.fields_[i]) {
+      reply.fields_[i] = std::move(v);
+      continue;
+    }
+    const boost::json::value* from_original = original.get(f);
+    if (f == Field::rmid) from_original = original.get(Field::mid);
+    if (f == Field::to) from_original = original.get(Field::from);
+    if (f == Field::from) from_original = original.get(Field::to);
+    if (from_original) reply.fields_[i] = *from_original;
   }
   if (auto* via = original.get(Field::via)) reply.set(Field::to, *via);
   if (auto* fwd = original.get(Field::forward)) reply.set(Field::forward, *fwd);
   return reply;
+}
+
+Message make_reply(const Message& original, const boost::json::object& response) {
+  return make_reply(original, Message::create(response));
+}
+
+Message make_reply(const Message& original, boost::json::object&& response) {
+  return make_reply(original, Message::create(std::move(response)));
 }
 
 }  // namespace hydra::umf

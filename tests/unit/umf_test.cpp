@@ -138,6 +138,39 @@ TEST(Umf, ReplyFollowsNodesRules) {
   EXPECT_EQ(*r2.get(Field::forward), "x:/");
 }
 
+TEST(Umf, MovingCreateAndReplyMatchTheCopyingOnes) {
+  const auto input = obj(
+      R"({"to":"svc:/","frm":"abc@client:/","mid":"m1","ts":"2026-11-21T04:49:55.469Z","typ":"t","hdr":{"h":[1,2]},"bdy":{"q":{"deep":"x"}},"aut":"a"})");
+  auto copied = Message::create(input);
+  auto moved = Message::create(boost::json::object(input));
+  EXPECT_EQ(moved.to_short_json(), copied.to_short_json());
+  EXPECT_EQ(hydra::json::stringify(moved.to_long()), hydra::json::stringify(copied.to_long()));
+  // Everything but the fresh mid and timestamp is the same whichever overload builds the reply.
+  const auto response = obj(R"({"from":"other:/","body":{"a":[3]},"typ":"","rmid":"r9"})");
+  auto r1 = hydra::umf::make_reply(copied, response);
+  auto r2 = hydra::umf::make_reply(copied, boost::json::object(response));
+  for (auto* r : {&r1, &r2}) {
+    r->set(Field::mid, "fixed");
+    r->set(Field::timestamp, "2026-01-01T00:00:00.000Z");
+  }
+  EXPECT_EQ(r1.to_short_json(), r2.to_short_json());
+  EXPECT_EQ(
+      r1.to_short_json(),
+      R"({"to":"abc@client:/","frm":"other:/","hdr":{"h":[1,2]},"mid":"fixed","rmid":"r9","ts":"2026-01-01T00:00:00.000Z","typ":"t","ver":"UMF/1.4.6","bdy":{"a":[3]},"aut":"a"})");
+}
+
+TEST(Umf, ShortJsonIsTheShortFormStringified) {
+  auto m = Message::create(obj(R"({"to":"a:/","from":"b:/","body":{"s":"\u00e9\"\n","n":1.5}})"));
+  EXPECT_EQ(m.to_short_json(), hydra::json::stringify(m.to_short()));
+  // Falsy fields are left out of both, wherever they are.
+  m.set(Field::to, "");
+  m.set(Field::timeout, 0);
+  m.set(Field::authorization, false);
+  EXPECT_EQ(m.to_short_json(), hydra::json::stringify(m.to_short()));
+  EXPECT_EQ(m.to_short_json().rfind(R"({"frm":"b:/",)", 0), 0u);
+  EXPECT_EQ(Message().to_short_json(), "{}");
+}
+
 TEST(Umf, ParseRejectsNonObjects) {
   EXPECT_FALSE(Message::parse("nope"));
   EXPECT_FALSE(Message::parse("[1,2]"));
