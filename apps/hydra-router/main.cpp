@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
   options.security_headers = false;
   options.max_body_bytes = config.max_body_bytes;
   hydra::router::apply_cors(config, options.cors);
+  // Each io_context below is run by exactly one thread: connections need no strands.
+  options.single_threaded_executors = true;
   if (thread_count > 1) {
     for (auto* context : context_ptrs)
       options.connection_executors.push_back(context->get_executor());

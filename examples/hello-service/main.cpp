@@ -169,7 +169,10 @@ asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path)
   co_await hydra.init_from_file(config_path);
   auto info = co_await hydra.register_service();
 
-  hydra::http::Server server(executor);
+  // This program runs its io_context on one thread (main), so connections need no strands.
+  hydra::http::ServerOptions server_options;
+  server_options.single_threaded_executors = true;
+  hydra::http::Server server(executor, server_options);
   add_routes(server);
   hydra::http::Service service(hydra, server);
   // Serves on the registered port (the socket init() reserved) and publishes server.routes().
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  asio::io_context io;
+  asio::io_context io(1);  // run by this thread only
   hydra::Hydra hydra(io.get_executor());
   hydra.on_connection_state([](hydra::redis::State state, const std::string& detail) {
     std::cerr << "hello-service: redis " << hydra::redis::to_string(state)

@@ -281,7 +281,8 @@ struct WsRoute {
   WebSocketOptions options;
 };
 
-// One connection. Everything but `executor` is touched only on the connection's strand.
+// One connection. Everything but `executor` is touched only on the connection's executor: a
+// strand, or a single-threaded executor (ServerOptions::single_threaded_executors).
 struct Session : std::enable_shared_from_this<Session> {
   explicit Session(tcp::socket s)
       : socket(std::move(s)), timer(socket.get_executor()), executor(socket.get_executor()) {}
@@ -362,8 +363,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (!self->opts.connection_executors.empty())
         target = self->opts.connection_executors[self->next_executor++ %
                                                  self->opts.connection_executors.size()];
-      auto [ec, socket] = co_await self->acceptor->async_accept(
-          asio::any_io_executor(asio::make_strand(target)), tuple_awaitable);
+      asio::any_io_executor connection_executor = target;
+      if (!self->opts.single_threaded_executors) {
+        connection_executor = asio::any_io_executor(asio::make_strand(target));
+      }
+      auto [ec, socket] =
+          co_await self->acceptor->async_accept(connection_executor, tuple_awaitable);
       if (self->stopping || !self->acceptor->is_open()) break;
       if (ec) {
         if (ec == asio::error::operation_aborted) break;
@@ -723,7 +728,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return out;
   }
 
-  // Runs `f` on every session's strand.
+  // Runs `f` on every session's executor.
   template <class F>
   void for_each_session(F f) {
     std::vector<std::shared_ptr<Session>> snapshot;

@@ -349,6 +349,52 @@ TEST(HttpServer, GracefulStopFinishesInFlightRequests) {
   EXPECT_THROW(Conn{port}, std::runtime_error);
 }
 
+// With single_threaded_executors (the io_context runs on one thread) connections have no strand:
+// many concurrent keep-alive connections are each answered in order, idle ones still time out,
+// and a graceful stop still closes idle connections and finishes busy ones.
+TEST(HttpServer, SingleThreadedExecutorsWithoutStrands) {
+  RedisServer redis;
+  auto options = small_limits();
+  options.single_threaded_executors = true;
+  Served s(redis, "one-thread", options);
+  const auto port = s.server.port();
+  std::vector<std::future<int>> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.push_back(std::async(std::launch::async, [port, c] {
+      Conn conn(port);
+      int good = 0;
+      for (int i = 0; i < 50; ++i) {
+        const std::string id = std::to_string(c) + "-" + std::to_string(i);
+        conn.send(get("/v1/items/" + id));
+        auto r = conn.read(5s);
+        if (!r || r->status != 200) continue;
+        auto body = hydra::test::json_of(r->body);
+        if (std::string(body.at("result").at("id").as_string()) == id) ++good;
+      }
+      return good;
+    }));
+  }
+  for (auto& c : clients)
+    EXPECT_EQ(c.get(), 50);
+
+  Conn idle(port);
+  EXPECT_TRUE(idle.closed_within(2s));  // idle_timeout is 400 ms
+
+  auto run = asio::co_spawn(s.io, s.service->run(), asio::use_future);
+  Conn waiting(port);
+  Conn busy(port);
+  busy.send(get("/v1/slow"));
+  while (s.slow_started == 0)
+    std::this_thread::sleep_for(5ms);
+  s.service->request_stop();
+  EXPECT_TRUE(waiting.closed_within(1s));
+  auto r = busy.read(5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "slow done");
+  ASSERT_EQ(run.wait_for(5s), std::future_status::ready);
+  run.get();
+}
+
 // Handlers run on whichever thread runs the io_context: a handler that blocks its thread does
 // not stop the other thread from accepting and serving.
 TEST(HttpServer, ScalesAcrossThreads) {

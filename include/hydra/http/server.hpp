@@ -151,6 +151,10 @@ struct ServerOptions {
   /// When not empty, accepted connections are spread round-robin over these executors (for
   /// one io_context per thread); otherwise each runs on a strand of the server's executor.
   std::vector<boost::asio::any_io_executor> connection_executors;
+  /// Promise that each executor connections run on (the server's, or each of
+  /// `connection_executors`) is run by a single thread, as an `io_context` per thread is. Then a
+  /// connection needs no strand of its own and its handlers skip the strand's queue.
+  bool single_threaded_executors = false;
   /// Where handler exceptions and I/O problems are reported; default: stderr.
   std::function<void(std::string_view)> log;
 };
