@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "hydra/json.hpp"
@@ -77,7 +78,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     asio::steady_timer timer;
     std::optional<umf::Message> reply;
   };
-  std::map<std::string, std::shared_ptr<PendingRequest>> pending;
+  std::unordered_map<std::string, std::shared_ptr<PendingRequest>> pending;
   redis::Connection::StateHandler state_handler;
   std::vector<CompiledRoute> routes;
   std::map<std::string, PresenceCacheEntry> presence_cache;

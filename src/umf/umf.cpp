@@ -27,20 +27,6 @@ std::size_t idx(Field f) {
   return static_cast<std::size_t>(f);
 }
 
-const boost::json::value* find(const boost::json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  return it == o.end() ? nullptr : &it->value();
-}
-
-// `input.long || input.short` with JavaScript truthiness; nullptr when both are falsy.
-const boost::json::value* pick(const boost::json::object& o, Field f, bool short_alias) {
-  if (auto* v = find(o, kLong[idx(f)]); v && truthy(*v)) return v;
-  if (short_alias) {
-    if (auto* v = find(o, kShort[idx(f)]); v && truthy(*v)) return v;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 std::string_view long_name(Field f) {
@@ -69,37 +55,46 @@ bool truthy(const boost::json::value& v) {
   }
 }
 
+// Which fields Node reads under their short name too (to, mid, rmid and via have none).
+constexpr std::array<bool, kFieldCount> kShortAlias = {false, true, true, false, false, true, true,
+                                                       true,  true, true, false, true,  true, true};
+
 // `Object` is `const boost::json::object` (values copied) or `boost::json::object` (moved).
 template <class Object>
 Message Message::create_from(Object& in) {
-  Message m;
-  // Which fields Node reads under their short name too (to, mid, rmid and via have none).
-  auto take = [&](Field f, bool short_alias) {
-    auto* v = pick(in, f, short_alias);
-    if (!v) return;
-    if constexpr (std::is_const_v<Object>) {
-      m.fields_[idx(f)] = *v;
-    } else {
-      m.fields_[idx(f)] = std::move(*const_cast<boost::json::value*>(v));
+  // One pass over the input finds each field's long and short key (a JSON object has each key
+  // once), instead of looking every name up separately.
+  std::array<boost::json::value*, kFieldCount> by_long{};
+  std::array<boost::json::value*, kFieldCount> by_short{};
+  for (auto& kv : in) {
+    const std::string_view key(kv.key().data(), kv.key().size());
+    auto* value = const_cast<boost::json::value*>(&kv.value());
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      if (key == kLong[i]) {
+        by_long[i] = value;
+        break;
+      }
+      if (kShortAlias[i] && key == kShort[i]) {
+        by_short[i] = value;
+        break;
+      }
     }
-  };
-  take(Field::to, false);
-  take(Field::from, true);
-  take(Field::headers, true);
-  take(Field::mid, false);
+  }
+  Message m;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    // `input.long || input.short` with JavaScript truthiness.
+    boost::json::value* v = by_long[i] && truthy(*by_long[i]) ? by_long[i] : nullptr;
+    if (!v && by_short[i] && truthy(*by_short[i])) v = by_short[i];
+    if (!v) continue;
+    if constexpr (std::is_const_v<Object>) {
+      m.fields_[i] = *v;
+    } else {
+      m.fields_[i] = std::move(*v);
+    }
+  }
   if (!m.fields_[idx(Field::mid)]) m.fields_[idx(Field::mid)] = registry::new_message_id();
-  take(Field::rmid, false);
-  take(Field::signature, true);
-  take(Field::timeout, true);
-  take(Field::timestamp, true);
   if (!m.fields_[idx(Field::timestamp)]) m.fields_[idx(Field::timestamp)] = json::iso_now();
-  take(Field::type, true);
-  take(Field::version, true);
   if (!m.fields_[idx(Field::version)]) m.fields_[idx(Field::version)] = kVersion;
-  take(Field::via, false);
-  take(Field::forward, true);
-  take(Field::body, true);
-  take(Field::authorization, true);
   return m;
 }
 
