@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <type_traits>
 
 #include "hydra/error.hpp"
 #include "hydra/json.hpp"
@@ -22,6 +23,10 @@ constexpr std::array<std::string_view, kFieldCount> kLong = {
 constexpr std::array<std::string_view, kFieldCount> kShort = {"to",  "frm", "hdr", "mid", "rmid",
                                                               "sig", "tmo", "ts",  "typ", "ver",
                                                               "via", "fwd", "bdy", "aut"};
+
+// Which fields Node reads under their short name too (to, mid, rmid and via have none).
+constexpr std::array<bool, kFieldCount> kShortAlias = {false, true, true, false, false, true, true,
+                                                       true,  true, true, false, true,  true, true};
 
 std::size_t idx(Field f) {
   return static_cast<std::size_t>(f);
@@ -55,20 +60,18 @@ bool truthy(const boost::json::value& v) {
   }
 }
 
-// Which fields Node reads under their short name too (to, mid, rmid and via have none).
-constexpr std::array<bool, kFieldCount> kShortAlias = {false, true, true, false, false, true, true,
-                                                       true,  true, true, false, true,  true, true};
-
 // `Object` is `const boost::json::object` (values copied) or `boost::json::object` (moved).
 template <class Object>
 Message Message::create_from(Object& in) {
   // One pass over the input finds each field's long and short key (a JSON object has each key
   // once), instead of looking every name up separately.
-  std::array<boost::json::value*, kFieldCount> by_long{};
-  std::array<boost::json::value*, kFieldCount> by_short{};
+  using Value =
+      std::conditional_t<std::is_const_v<Object>, const boost::json::value, boost::json::value>;
+  std::array<Value*, kFieldCount> by_long{};
+  std::array<Value*, kFieldCount> by_short{};
   for (auto& kv : in) {
     const std::string_view key(kv.key().data(), kv.key().size());
-    auto* value = const_cast<boost::json::value*>(&kv.value());
+    Value* value = &kv.value();
     for (std::size_t i = 0; i < kFieldCount; ++i) {
       if (key == kLong[i]) {
         by_long[i] = value;
@@ -83,7 +86,7 @@ Message Message::create_from(Object& in) {
   Message m;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     // `input.long || input.short` with JavaScript truthiness.
-    boost::json::value* v = by_long[i] && truthy(*by_long[i]) ? by_long[i] : nullptr;
+    Value* v = by_long[i] && truthy(*by_long[i]) ? by_long[i] : nullptr;
     if (!v && by_short[i] && truthy(*by_short[i])) v = by_short[i];
     if (!v) continue;
     if constexpr (std::is_const_v<Object>) {
