@@ -5,18 +5,23 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "hydra/hydra.hpp"
+#include "hydra/json.hpp"
 #include "support/redis_server.hpp"
 
 namespace hydra::bench {
@@ -41,6 +46,11 @@ inline double percentile(const std::vector<double>& sorted, double p) {
   auto idx = static_cast<long>(std::ceil(p / 100.0 * static_cast<double>(sorted.size()))) - 1;
   idx = std::clamp<long>(idx, 0, static_cast<long>(sorted.size()) - 1);
   return sorted[static_cast<std::size_t>(idx)];
+}
+
+// A number member of a JSON object, as a double (throws when missing).
+inline double num(const boost::json::object& o, const char* key) {
+  return o.at(key).to_number<double>();
 }
 
 inline double r3(double x) {
@@ -69,12 +79,41 @@ inline double process_cpu_seconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// CPU time of the calling thread (the C++ client runs on it).
-inline double thread_cpu_seconds() {
+// CPU time (user + system) in seconds of getrusage's `who`: RUSAGE_SELF, RUSAGE_CHILDREN (the
+// waited-for children) or RUSAGE_THREAD.
+inline double rusage_seconds(int who) {
   rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
+  getrusage(who, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU time of the calling thread (the C++ client runs on it).
+inline double thread_cpu_seconds() {
+  return rusage_seconds(RUSAGE_THREAD);
+}
+
+// The machine's non-idle CPU seconds so far: the first line of /proc/stat, all of user, nice,
+// system, irq, softirq and steal (idle and iowait left out).
+inline double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  in >> label;
+  double ticks = 0;
+  for (int column = 0; column < 8; ++column) {
+    double value = 0;
+    if (!(in >> value)) break;
+    if (column != 3 && column != 4) ticks += value;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The three load averages of /proc/loadavg, e.g. "0.70 1.37 1.19".
+inline std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
 }
 
 inline std::string cpu_model() {
@@ -97,6 +136,49 @@ inline std::string info_field(const hydra::test::RedisServer& server, const std:
     }
   }
   return "unknown";
+}
+
+// The configuration of a service a benchmark runs in a child process of its own: loopback, a
+// random port, the benchmark's Redis.
+inline boost::json::object child_service_document(const std::string& redis_url,
+                                                  const std::string& name) {
+  boost::json::object hydra{{"serviceName", name},
+                            {"serviceIP", "127.0.0.1"},
+                            {"servicePort", 0},
+                            {"serviceType", "bench"},
+                            {"serviceDescription", ""},
+                            {"serviceVersion", "1.0.0"},
+                            {"redis", boost::json::object{{"url", redis_url}}}};
+  return boost::json::object{{"hydra", std::move(hydra)}};
+}
+
+// Prints the error entries of `h`'s log to stderr, after `label`.
+inline void print_log_errors(hydra::Hydra& h, const std::string& label) {
+  h.on_log([label](const boost::json::object& entry) {
+    const auto* type = entry.if_contains("type");
+    if (type && type->is_string() && type->get_string() == "error")
+      std::cerr << label << ": " << hydra::json::stringify(entry) << std::endl;
+  });
+}
+
+// Runs `io` until `main` ends (a child process's whole life). A failure is printed after
+// `label` and makes the exit status 1.
+inline int run_child(boost::asio::io_context& io, boost::asio::awaitable<void> main,
+                     const std::string& label) {
+  int status = 0;
+  boost::asio::co_spawn(io, std::move(main), [&](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << label << ": " << ex.what() << std::endl;
+      }
+      status = 1;
+    }
+    io.stop();
+  });
+  io.run();
+  return status;
 }
 
 // Spawns `n` workers made by `make(w)` and runs `io` until all have finished (at most `limit`);

@@ -136,24 +136,11 @@ asio::awaitable<Stats> time_lookups(hydra::Hydra& h, std::string service, int wa
   co_return summarize(std::move(samples), min_found);
 }
 
-// Returns the value of the `RESULT` line of a peer.js run; throws with the output otherwise.
-json::object node_result(const std::string& redis_url, std::vector<std::string> args,
-                         std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv{"node", "peer.js"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto [status, out] = hydra::test::run_command(argv, {{"HYDRA_TEST_REDIS_URL", redis_url}},
-                                                timeout, HYDRA_NODE_DIR);
-  std::istringstream lines(out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind("RESULT ", 0) == 0) return json::parse(line.substr(7)).as_object();
-  }
-  throw std::runtime_error("node peer.js " + args.front() + " failed (status " +
-                           std::to_string(status) + "): " + out);
-}
-
 Stats node_lookups(const std::string& redis_url, const std::string& service, int iterations) {
-  auto r = node_result(redis_url, {"bench-discovery", service, std::to_string(iterations)}, 120s);
+  const json::object r =
+      hydra::test::peer_result(redis_url, {"bench-discovery", service, std::to_string(iterations)},
+                               120s)
+          .as_object();
   Stats s;
   s.iterations = static_cast<int>(r.at("iterations").to_number<double>());
   s.found = static_cast<long>(r.at("found").to_number<double>());
@@ -247,7 +234,8 @@ int run() {
 
   // Idle RSS first, against an empty database, so neither side has seen a large keyspace.
   long cpp_rss = cpp_idle_rss(server);
-  auto node_idle = node_result(server.url(), {"idle", "node-idle", "5"}, 60s);
+  const json::object node_idle =
+      hydra::test::peer_result(server.url(), {"idle", "node-idle", "5"}, 60s).as_object();
   long node_rss = static_cast<long>(node_idle.at("rss_bytes").to_number<double>());
 
   // The target lives on its own thread so its presence key is refreshed every second while the

@@ -69,11 +69,15 @@ using hydra::bench::cpu_model;
 using hydra::bench::fail;
 using hydra::bench::fmt;
 using hydra::bench::info_field;
+using hydra::bench::load_average;
+using hydra::bench::machine_busy_seconds;
 using hydra::bench::ms_between;
+using hydra::bench::num;
 using hydra::bench::percentile;
 using hydra::bench::process_cpu_seconds;
 using hydra::bench::r3;
 using hydra::bench::run_workers;
+using hydra::bench::rusage_seconds;
 using hydra::bench::seconds_between;
 using hydra::bench::thread_cpu_seconds;
 
@@ -95,32 +99,9 @@ const char* const kNodeService = "node-express";
 const char* const kCppRoute = "/v1/bench/hello";
 const char* const kNodeRoute = "/v1/node/hello";
 
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-// Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait).
-double machine_busy_seconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  return (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // CPU seconds of this process plus its waited-for children.
 double own_cpu_seconds() {
-  double total = 0;
-  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
-    rusage u{};
-    getrusage(who, &u);
-    total += static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  }
-  return total;
+  return rusage_seconds(RUSAGE_SELF) + rusage_seconds(RUSAGE_CHILDREN);
 }
 
 // Marks every descriptor above stderr close-on-exec and returns how many were inheritable. Asio's
@@ -186,36 +167,14 @@ asio::awaitable<void> serve(hydra::Hydra& h, hydra::http::Server& server,
 int run_serve(const std::string& url, const std::string& name) {
   asio::io_context io(1);
   hydra::Hydra h(io.get_executor());
-  h.on_log([](const json::object& entry) {
-    const auto* type = entry.if_contains("type");
-    if (type && type->is_string() && type->get_string() == "error")
-      std::cerr << "serve: " << hydra::json::stringify(entry) << std::endl;
-  });
+  hydra::bench::print_log_errors(h, "serve");
   hydra::http::ServerOptions options;
   options.log = [](std::string_view text) { std::cerr << "serve: " << text << std::endl; };
   hydra::http::Server server(io.get_executor(), options);
   server.route("get", kCppRoute, hello);
   std::optional<hydra::http::Service> service;
-  json::object redis{{"url", url}};
-  json::object cfg{
-      {"serviceName", name},    {"serviceIP", "127.0.0.1"}, {"servicePort", 0},
-      {"serviceType", "bench"}, {"serviceDescription", ""}, {"serviceVersion", "1.0.0"},
-      {"redis", redis}};
-  int status = 0;
-  asio::co_spawn(io, serve(h, server, service, json::object{{"hydra", cfg}}),
-                 [&](std::exception_ptr e) {
-                   if (e) {
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       std::cerr << "serve: " << ex.what() << std::endl;
-                     }
-                     status = 1;
-                   }
-                   io.stop();
-                 });
-  io.run();
-  return status;
+  return hydra::bench::run_child(
+      io, serve(h, server, service, hydra::bench::child_service_document(url, name)), "serve");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -598,45 +557,6 @@ CallStats wrk_calls(const hydra::test::RedisServer& redis, std::uint16_t port, i
 // Node
 // ---------------------------------------------------------------------------------------------
 
-// `node express-peer.js <name>` until destroyed (SIGTERM).
-class ExpressPeer {
- public:
-  ExpressPeer(const std::string& redis_url, const std::string& name)
-      : process_(make_argv(name), make_env(redis_url), false, HYDRA_NODE_DIR) {
-    auto line = process_.wait_for_line("READY ", 30s);
-    if (!line) fail("the hydra-express service did not start");
-    info_ = json::parse(line->substr(line->find(' ') + 1)).as_object();
-  }
-  ~ExpressPeer() {
-    if (process_.running()) {
-      process_.signal(SIGTERM);
-      if (!process_.wait(5s)) process_.signal(SIGKILL);
-      process_.wait(5s);
-    }
-  }
-  pid_t pid() const { return process_.pid(); }
-
- private:
-  static std::vector<std::string> make_argv(const std::string& name) {
-    std::vector<std::string> argv;
-    argv.push_back("node");
-    argv.push_back("express-peer.js");
-    argv.push_back(name);
-    return argv;
-  }
-  static std::map<std::string, std::string> make_env(const std::string& url) {
-    std::map<std::string, std::string> env;
-    env["HYDRA_TEST_REDIS_URL"] = url;
-    return env;
-  }
-  hydra::test::Process process_;
-  json::object info_;
-};
-
-double num(const json::object& o, const char* key) {
-  return o.at(key).to_number<double>();
-}
-
 // One `bench-http.js` run: a CallStats per in-flight value. The server CPU of the whole run
 // (start-up and warm-up included) is spread over its calls, so it is an upper bound.
 std::vector<CallStats> node_calls(const hydra::test::RedisServer& redis, const std::string& label,
@@ -809,7 +729,7 @@ int run() {
   auto ready = cpp_server.wait_for_line("SERVE-READY ", 20s);
   if (!ready) fail("the C++ HTTP service did not start");
   auto cpp_port = static_cast<std::uint16_t>(std::stoul(ready->substr(ready->find(' ') + 1)));
-  ExpressPeer node_server(redis.url(), kNodeService);
+  hydra::test::ExpressPeer node_server(redis, kNodeService);
 
   // The C++ client: one Hydra (initialised, not registered) and ApiClients on this thread.
   asio::io_context io(1);

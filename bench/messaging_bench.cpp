@@ -62,6 +62,7 @@ using hydra::bench::fail;
 using hydra::bench::fmt;
 using hydra::bench::info_field;
 using hydra::bench::ms_between;
+using hydra::bench::num;
 using hydra::bench::percentile;
 using hydra::bench::process_cpu_seconds;
 using hydra::bench::r3;
@@ -134,33 +135,12 @@ asio::awaitable<void> serve_echo(hydra::Hydra& h, json::value doc) {
 int run_echo(const std::string& url, const std::string& service) {
   asio::io_context io(1);
   hydra::Hydra h(io.get_executor());
-  h.on_log([](const json::object& entry) {
-    const auto* type = entry.if_contains("type");
-    if (type && type->is_string() && type->get_string() == "error")
-      std::cerr << "echo: " << hydra::json::stringify(entry) << std::endl;
-  });
+  hydra::bench::print_log_errors(h, "echo");
   h.on_message([&](const hydra::umf::Message& m) {
     if (wants_echo(m)) asio::co_spawn(io, send_echo(h, m), asio::detached);
   });
-  json::object redis{{"url", url}};
-  json::object cfg{
-      {"serviceName", service}, {"serviceIP", "127.0.0.1"}, {"servicePort", 0},
-      {"serviceType", "bench"}, {"serviceDescription", ""}, {"serviceVersion", "1.0.0"},
-      {"redis", redis}};
-  int status = 0;
-  asio::co_spawn(io, serve_echo(h, json::object{{"hydra", cfg}}), [&](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::cerr << "echo: " << ex.what() << std::endl;
-      }
-      status = 1;
-    }
-    io.stop();
-  });
-  io.run();
-  return status;
+  return hydra::bench::run_child(
+      io, serve_echo(h, hydra::bench::child_service_document(url, service)), "echo");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,32 +263,14 @@ RoundTripStats cpp_round_trips(asio::io_context& io, hydra::Hydra& client, const
   return s;
 }
 
-// Returns the value of the `RESULT` line of a peer.js run; throws with the output otherwise.
-json::object node_result(const std::string& redis_url, std::vector<std::string> args,
-                         std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv{"node", "peer.js"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto [status, out] = hydra::test::run_command(argv, {{"HYDRA_TEST_REDIS_URL", redis_url}},
-                                                timeout, HYDRA_NODE_DIR);
-  std::istringstream lines(out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind("RESULT ", 0) == 0) return json::parse(line.substr(7)).as_object();
-  }
-  throw std::runtime_error("node peer.js " + args.front() + " failed (status " +
-                           std::to_string(status) + "): " + out);
-}
-
-double num(const json::object& o, const char* key) {
-  return o.at(key).to_number<double>();
-}
-
 RoundTripStats node_round_trips(const std::string& redis_url, const std::string& target, long count,
                                 int inflight, pid_t server_pid, pid_t redis_pid) {
   double server0 = process_cpu_seconds(server_pid), redis0 = process_cpu_seconds(redis_pid);
-  auto r = node_result(redis_url,
-                       {"bench-messaging", target, std::to_string(count), std::to_string(inflight)},
-                       180s);
+  const json::object r =
+      hydra::test::peer_result(
+          redis_url, {"bench-messaging", target, std::to_string(count), std::to_string(inflight)},
+          180s)
+          .as_object();
   double server1 = process_cpu_seconds(server_pid), redis1 = process_cpu_seconds(redis_pid);
   RoundTripStats s;
   s.count = count;
@@ -811,8 +773,11 @@ QueueStats3 cpp_queue(asio::io_context& io, hydra::Hydra& h, long count, int inf
 
 QueueStats3 node_queue(const std::string& redis_url, const std::string& service, long count,
                        int inflight) {
-  auto r = node_result(
-      redis_url, {"bench-queue", service, std::to_string(count), std::to_string(inflight)}, 180s);
+  const json::object r =
+      hydra::test::peer_result(
+          redis_url, {"bench-queue", service, std::to_string(count), std::to_string(inflight)},
+          180s)
+          .as_object();
   QueueStats3 s;
   s.count = count;
   s.inflight = inflight;

@@ -80,31 +80,6 @@ const char* const kGreeting = "Welcome to Hydra!";
 // Accounting: CPU of the machine and of the benchmark's processes, closed service connections
 // ---------------------------------------------------------------------------------------------
 
-double timeval_seconds(const timeval& t) {
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-}
-
-double rusage_seconds(int who) {
-  rusage u{};
-  getrusage(who, &u);
-  return timeval_seconds(u.ru_utime) + timeval_seconds(u.ru_stime);
-}
-
-// The machine's non-idle CPU seconds so far: the first line of /proc/stat, all of user, nice,
-// system, irq, softirq and steal (idle and iowait left out).
-double machine_cpu_seconds() {
-  std::ifstream in("/proc/stat");
-  std::string label;
-  in >> label;
-  double ticks = 0;
-  for (int column = 0; column < 8; ++column) {
-    double value = 0;
-    if (!(in >> value)) break;
-    if (column != 3 && column != 4) ticks += value;
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // TCP connections in TIME_WAIT with `port` at either end (/proc/net/tcp), as "local remote"
 // keys. A closed connection leaves one such entry for 60 s on the side that closed first, so the
 // entries new after a row are the connections to the service closed during it.
@@ -124,13 +99,6 @@ std::set<std::string> time_wait_entries(std::uint16_t port) {
       entries.insert(local + " " + remote);
   }
   return entries;
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string text;
-  std::getline(in, text);
-  return text.substr(0, text.find(' ', text.find(' ', text.find(' ') + 1) + 1));
 }
 
 // The processes whose CPU time counts as the benchmark's own (besides this one and the children
@@ -162,7 +130,7 @@ Snapshot take_snapshot(const Processes& procs, pid_t router, std::uint16_t servi
     s.ours += cpu;
     if (pid == router) s.router = cpu;
   }
-  s.machine = machine_cpu_seconds();
+  s.machine = machine_busy_seconds();
   return s;
 }
 

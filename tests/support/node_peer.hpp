@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -72,22 +73,28 @@ class NodeService {
   boost::json::object info_;
 };
 
+/// Runs `node peer.js args...` and returns the value of its `RESULT` line; throws with the
+/// output when there is none.
+inline boost::json::value peer_result(const std::string& redis_url, std::vector<std::string> args,
+                                      std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv{"node", "peer.js"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto [status, out] =
+      run_command(argv, {{"HYDRA_TEST_REDIS_URL", redis_url}}, timeout, HYDRA_NODE_DIR);
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("RESULT ", 0) == 0) return boost::json::parse(line.substr(7));
+  }
+  throw std::runtime_error("node peer.js " + (args.empty() ? std::string() : args.front()) +
+                           " failed (status " + std::to_string(status) + "): " + out);
+}
+
 /// Runs `peer.js query <method> args...` and returns the RESULT value; throws with the output
 /// when there is none.
 inline boost::json::value node_query(const std::string& redis_url, std::vector<std::string> args) {
-  std::vector<std::string> argv{"node", "peer.js", "query"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto [status, out] = run_command(argv, {{"HYDRA_TEST_REDIS_URL", redis_url}},
-                                   std::chrono::seconds(30), HYDRA_NODE_DIR);
-  std::size_t pos = 0;
-  while (pos < out.size()) {
-    auto nl = out.find('\n', pos);
-    std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    if (line.rfind("RESULT ", 0) == 0) return boost::json::parse(line.substr(7));
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  throw std::runtime_error("node query failed (status " + std::to_string(status) + "): " + out);
+  args.insert(args.begin(), "query");
+  return peer_result(redis_url, std::move(args), std::chrono::seconds(30));
 }
 
 /// `node express-peer.js <name>` until destroyed (SIGTERM).
@@ -107,6 +114,7 @@ class ExpressPeer {
     }
   }
   std::string instance_id() const { return std::string(info_.at("instanceID").as_string()); }
+  pid_t pid() const { return process_.pid(); }
 
  private:
   static std::vector<std::string> make_argv(const std::string& name) {
