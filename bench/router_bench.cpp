@@ -11,9 +11,11 @@
 // A paired run with one connection to each side alternates direct and routed calls, so both see
 // the same machine state; its p50 difference is the latency the router adds.
 //
-// Usage: router_bench [--threads 1,2] [--seconds 3]
-//   --threads  the router I/O thread counts to measure, one router process each (default 2)
-//   --seconds  how long each measured row runs (default 3)
+// Usage: router_bench [--threads 1,2] [--busy-poll 0,200] [--seconds 3]
+//   --threads    the router I/O thread counts to measure (default 1)
+//   --busy-poll  the router busy-polling windows in µs to measure (default 0,200; 0 = off);
+//                one router process for each pair of the two lists
+//   --seconds    how long each measured row runs (default 3)
 //
 // Prints a table and a final `BENCH_JSON {...}` line. Exits non-zero when a process does not
 // start or stop cleanly, or when any call answers anything but 200 with the greeting.
@@ -139,8 +141,9 @@ Snapshot take_snapshot(const Processes& procs, pid_t router, std::uint16_t servi
 // ---------------------------------------------------------------------------------------------
 
 struct Target {
-  std::string name;  // "direct" or "router, N thread(s)"
+  std::string name;  // "direct" or "router, N thread(s)[, bp N]"
   int threads = 0;   // 0 = the service itself
+  int busy_poll_us = 0;
   std::uint16_t port = 0;
   pid_t router_pid = -1;
 };
@@ -149,6 +152,7 @@ struct Row {
   std::string client;  // "beast" or "wrk"
   std::string target;
   int threads = 0;
+  int busy_poll_us = 0;
   int connections = 0;
   long requests = 0;
   double seconds = 0, per_second = 0, p50_ms = 0, p99_ms = 0, max_ms = 0;
@@ -286,6 +290,7 @@ Row beast_row(asio::io_context& io, const Target& target, int connections,
   row.client = "beast";
   row.target = target.name;
   row.threads = target.threads;
+  row.busy_poll_us = target.busy_poll_us;
   row.connections = connections;
   row.seconds = seconds_between(start, end);
   auto& ms = load.latencies_ms;
@@ -352,6 +357,7 @@ Row wrk_row(const Target& target, int connections, int seconds, const Processes&
   row.client = "wrk";
   row.target = target.name;
   row.threads = target.threads;
+  row.busy_poll_us = target.busy_poll_us;
   row.connections = connections;
   // Walk the words of the report: "50% <d>", "99% <d>", "Latency <avg> <stdev> <max>",
   // "<n> requests in <t>s,", "Requests/sec: <r>"; any error line fails the row.
@@ -397,6 +403,7 @@ bool wrk_installed() {
 struct Paired {
   std::string target;
   int threads = 0;
+  int busy_poll_us = 0;
   long pairs = 0;
   double direct_p50_ms = 0, routed_p50_ms = 0;
   double added_us = 0;              // routed p50 - direct p50
@@ -441,6 +448,7 @@ Paired paired_run(asio::io_context& io, const Target& direct, const Target& rout
   Paired p;
   p.target = routed.name;
   p.threads = routed.threads;
+  p.busy_poll_us = routed.busy_poll_us;
   p.pairs = pairs;
   p.direct_p50_ms = percentile(direct_ms, 50);
   p.routed_p50_ms = percentile(routed_ms, 50);
@@ -453,14 +461,23 @@ Paired paired_run(asio::io_context& io, const Target& direct, const Target& rout
 // Processes
 // ---------------------------------------------------------------------------------------------
 
+// "router, 1 thread", "router, 2 threads, bp 100" (busy-polling 100 µs).
+std::string router_label(int threads, int busy_poll_us) {
+  return "router, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads") +
+         (busy_poll_us > 0 ? ", bp " + std::to_string(busy_poll_us) : "");
+}
+
 struct RouterUnderTest {
   int threads = 0;
+  int busy_poll_us = 0;
   std::unique_ptr<hydra::test::Process> process;
   std::uint16_t port = 0;
 };
 
-RouterUnderTest launch_router(const hydra::test::RedisServer& redis, int threads) {
-  const std::string config = redis.dir() + "/router-bench-" + std::to_string(threads) + ".json";
+RouterUnderTest launch_router(const hydra::test::RedisServer& redis, int threads,
+                              int busy_poll_us) {
+  const std::string config = redis.dir() + "/router-bench-" + std::to_string(threads) + "-" +
+                             std::to_string(busy_poll_us) + ".json";
   json::object h{{"serviceName", "hydra-router"},
                  {"serviceIP", "127.0.0.1"},
                  {"servicePort", 0},
@@ -468,15 +485,16 @@ RouterUnderTest launch_router(const hydra::test::RedisServer& redis, int threads
   std::ofstream(config, std::ios::binary) << hydra::json::stringify(json::object{{"hydra", h}});
   RouterUnderTest r;
   r.threads = threads;
+  r.busy_poll_us = busy_poll_us;
   r.process = std::make_unique<hydra::test::Process>(
       std::vector<std::string>{hydra::test::router_binary(), "--config", config, "--threads",
-                               std::to_string(threads)},
+                               std::to_string(threads), "--busy-poll-us",
+                               std::to_string(busy_poll_us)},
       std::map<std::string, std::string>{}, true);
   // "hydra-router <version> instance <iid> listening on port <n>"
   auto ready = r.process->wait_for_line(" listening on port ", 20s);
   if (!ready)
-    fail("hydra-router (" + std::to_string(threads) +
-         " threads) did not start: " + r.process->output(500ms));
+    fail(router_label(threads, busy_poll_us) + " did not start: " + r.process->output(500ms));
   r.port = static_cast<std::uint16_t>(std::stoi(ready->substr(ready->rfind(' ') + 1)));
   return r;
 }
@@ -505,30 +523,45 @@ void stop_cleanly(hydra::test::Process& process, const std::string& name) {
 // ---------------------------------------------------------------------------------------------
 
 struct Options {
-  std::vector<int> threads = {2};
+  std::vector<int> threads = {1};
+  std::vector<int> busy_poll_us = {0, 200};
   int seconds = 3;
 };
+
+constexpr const char* kUsage =
+    "usage: router_bench [--threads 1,2] [--busy-poll 0,200] [--seconds 3]";
+
+// "1,2,4" within [low, high]; fails naming the option otherwise.
+std::vector<int> int_list(const std::string& option, const std::string& value, int low, int high) {
+  std::vector<int> out;
+  std::istringstream list(value);
+  for (std::string item; std::getline(list, item, ',');) {
+    char* end = nullptr;
+    const long n = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || n < low || n > high)
+      fail(option + ": numbers from " + std::to_string(low) + " to " + std::to_string(high) +
+           ", comma-separated");
+    out.push_back(static_cast<int>(n));
+  }
+  if (out.empty()) fail(option + ": nothing given");
+  return out;
+}
 
 Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (i + 1 >= argc) fail("usage: router_bench [--threads 1,2] [--seconds 3]");
+    if (i + 1 >= argc) fail(kUsage);
     const std::string value = argv[++i];
     if (arg == "--threads") {
-      o.threads.clear();
-      std::istringstream list(value);
-      for (std::string item; std::getline(list, item, ',');) {
-        const int n = std::atoi(item.c_str());
-        if (n < 1 || n > 64) fail("--threads: counts from 1 to 64, comma-separated");
-        o.threads.push_back(n);
-      }
-      if (o.threads.empty()) fail("--threads: no thread count given");
+      o.threads = int_list(arg, value, 1, 64);
+    } else if (arg == "--busy-poll") {
+      o.busy_poll_us = int_list(arg, value, 0, 10000);
     } else if (arg == "--seconds") {
       o.seconds = std::atoi(value.c_str());
       if (o.seconds < 1 || o.seconds > 600) fail("--seconds: from 1 to 600");
     } else {
-      fail("unknown option " + arg + "; usage: router_bench [--threads 1,2] [--seconds 3]");
+      fail("unknown option " + arg + "; " + kUsage);
     }
   }
   return o;
@@ -538,13 +571,9 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find_first_of("\r\n"));
 }
 
-std::string thread_label(int threads) {
-  return "router, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
-}
-
 void print_row(const Row& r) {
   auto opt = [](double v, int decimals) { return v >= 0 ? fmt(v, decimals) : std::string("-"); };
-  std::printf("  %-6s %5d  %-18s %8ld %9s %8s %8s %9s %8s %8s %8s %7s %6s\n", r.client.c_str(),
+  std::printf("  %-6s %5d  %-24s %8ld %9s %8s %8s %9s %8s %8s %8s %7s %6s\n", r.client.c_str(),
               r.connections, r.target.c_str(), r.requests, fmt(r.per_second, 0).c_str(),
               fmt(r.p50_ms).c_str(), fmt(r.p99_ms).c_str(),
               r.threads > 0 ? fmt(r.added_p50_us, 0).c_str() : "-", opt(r.client_us, 1).c_str(),
@@ -556,6 +585,7 @@ json::object to_json(const Row& r) {
   return {{"client", r.client},
           {"target", r.target},
           {"router_threads", r.threads},
+          {"busy_poll_us", r.busy_poll_us},
           {"connections", r.connections},
           {"requests", r.requests},
           {"seconds", r3(r.seconds)},
@@ -603,14 +633,16 @@ int run(const Options& options) {
   procs.redis = static_cast<pid_t>(std::stol(info_field(redis, "process_id")));
   procs.service = service.process->pid();
   std::vector<Target> targets;
-  targets.push_back({"direct", 0, registered_port(redis, service.instance_id), -1});
+  targets.push_back({"direct", 0, 0, registered_port(redis, service.instance_id), -1});
   const std::uint16_t service_port = targets[0].port;
   std::vector<RouterUnderTest> routers;
   for (int threads : options.threads) {
-    routers.push_back(launch_router(redis, threads));
-    procs.routers.push_back(routers.back().process->pid());
-    targets.push_back(
-        {thread_label(threads), threads, routers.back().port, routers.back().process->pid()});
+    for (int busy_poll : options.busy_poll_us) {
+      routers.push_back(launch_router(redis, threads, busy_poll));
+      procs.routers.push_back(routers.back().process->pid());
+      targets.push_back({router_label(threads, busy_poll), threads, busy_poll, routers.back().port,
+                         routers.back().process->pid()});
+    }
   }
 
   asio::io_context io(1);
@@ -643,7 +675,7 @@ int run(const Options& options) {
     paired.push_back(paired_run(io, targets[0], targets[i], kPairs));
 
   for (auto& r : routers)
-    stop_cleanly(*r.process, thread_label(r.threads));
+    stop_cleanly(*r.process, router_label(r.threads, r.busy_poll_us));
   stop_cleanly(*service.process, "hello-service");
   const double total_seconds = seconds_between(bench_start, Clock::now());
   const std::string load_end = load_average();
@@ -652,7 +684,7 @@ int run(const Options& options) {
   std::printf(
       "\nrequests/s and latency, direct to hello-service and through hydra-router (%d s per row)\n",
       options.seconds);
-  std::printf("  %-6s %5s  %-18s %8s %9s %8s %8s %9s %8s %8s %8s %7s %6s\n", "client", "conns",
+  std::printf("  %-6s %5s  %-24s %8s %9s %8s %8s %9s %8s %8s %8s %7s %6s\n", "client", "conns",
               "target", "requests", "req/s", "p50 ms", "p99 ms", "+p50 us", "cli us", "rtr us",
               "svc us", "closed", "other");
   for (const auto& r : rows)
@@ -661,12 +693,13 @@ int run(const Options& options) {
       "  (+p50 us = p50 minus the direct row's p50, same client and connections; cli/rtr/svc us =\n"
       "   CPU per request of the client, the router, the service; closed = router-to-service\n"
       "   connections closed per 1000 requests; other = CPU used by other processes of the\n"
-      "   machine during the row, %% of all cores)\n");
+      "   machine during the row, %% of all cores; bp N = the router busy-polls N us after each\n"
+      "   event before it sleeps)\n");
 
   std::printf("\nlatency the router adds, 1 connection each side, %ld alternating pairs\n", kPairs);
   for (const auto& p : paired)
     std::printf(
-        "  %-18s direct p50 %s ms, routed p50 %s ms: +%s us (median pair difference %s us)\n",
+        "  %-24s direct p50 %s ms, routed p50 %s ms: +%s us (median pair difference %s us)\n",
         p.target.c_str(), fmt(p.direct_p50_ms).c_str(), fmt(p.routed_p50_ms).c_str(),
         fmt(p.added_us, 1).c_str(), fmt(p.median_difference_us, 1).c_str());
 
@@ -676,17 +709,18 @@ int run(const Options& options) {
   for (const auto& p : paired) {
     const Row* best = nullptr;
     for (const auto& r : rows)
-      if (r.threads == p.threads && (!best || r.per_second > best->per_second)) best = &r;
+      if (r.target == p.target && (!best || r.per_second > best->per_second)) best = &r;
     const bool latency_met = p.added_us < kAddedAimUs;
     const bool throughput_met = best && best->per_second >= kThroughputAim;
-    std::printf("  %-18s adds under %s us at p50: %s (%s us)\n", p.target.c_str(),
+    std::printf("  %-24s adds under %s us at p50: %s (%s us)\n", p.target.c_str(),
                 fmt(kAddedAimUs, 0).c_str(), latency_met ? "met" : "NOT met",
                 fmt(p.added_us, 1).c_str());
-    std::printf("  %-18s >= %s requests/s:      %s (best %s requests/s: %s, %d connections)\n",
+    std::printf("  %-24s >= %s requests/s:      %s (best %s requests/s: %s, %d connections)\n",
                 p.target.c_str(), fmt(kThroughputAim, 0).c_str(),
                 throughput_met ? "met" : "NOT met", fmt(best ? best->per_second : 0, 0).c_str(),
                 best ? best->client.c_str() : "-", best ? best->connections : 0);
     aims.push_back(json::object{{"router_threads", p.threads},
+                                {"busy_poll_us", p.busy_poll_us},
                                 {"added_p50_us", r3(p.added_us)},
                                 {"added_under_100us", latency_met},
                                 {"best_per_second", r3(best ? best->per_second : 0)},
@@ -700,6 +734,7 @@ int run(const Options& options) {
     row_json.push_back(to_json(r));
   for (const auto& p : paired)
     paired_json.push_back(json::object{{"router_threads", p.threads},
+                                       {"busy_poll_us", p.busy_poll_us},
                                        {"pairs", p.pairs},
                                        {"direct_p50_ms", r3(p.direct_p50_ms)},
                                        {"routed_p50_ms", r3(p.routed_p50_ms)},

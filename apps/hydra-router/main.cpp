@@ -17,6 +17,7 @@
 
 #include "hydra/config.hpp"
 #include "hydra/error.hpp"
+#include "hydra/event_loop.hpp"
 #include "hydra/http/server.hpp"
 #include "hydra/hydra.hpp"
 #include "router.hpp"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   std::string config_path = "config/config.json";
   std::optional<unsigned> port;
   std::optional<unsigned> threads;
+  std::optional<unsigned> busy_poll_us;
   app.add_option("-c,--config", config_path,
                  "configuration file ({hydra: {...}, routerToken, ...})")
       ->capture_default_str();
@@ -59,6 +61,10 @@ int main(int argc, char** argv) {
   app.add_option("-t,--threads", threads,
                  "I/O threads (default 1, 0 = one per core); overrides `threads`")
       ->check(CLI::Range(0, 256));
+  app.add_option("--busy-poll-us", busy_poll_us,
+                 "keep polling this long after each event before sleeping (default 0 = off); "
+                 "overrides `busyPollMicroseconds`")
+      ->check(CLI::Range(0, 10000));
   CLI11_PARSE(app, argc, argv);
 
   boost::json::value document;
@@ -76,6 +82,7 @@ int main(int argc, char** argv) {
     if (port) h["servicePort"] = *port;
     config = hydra::router::parse_router_config(root);
     if (threads) config.threads = *threads;
+    if (busy_poll_us) config.busy_poll_microseconds = *busy_poll_us;
   } catch (const std::exception& e) {
     std::cerr << "hydra-router: " << e.what() << std::endl;
     return 2;
@@ -133,10 +140,12 @@ int main(int argc, char** argv) {
                    for (auto& context : contexts)
                      context->stop();
                  });
+  const auto busy_poll = std::chrono::microseconds(config.busy_poll_microseconds);
   std::vector<std::thread> pool;
   for (std::size_t i = 1; i < contexts.size(); ++i)
-    pool.emplace_back([context = contexts[i].get()] { context->run(); });
-  io.run();
+    pool.emplace_back(
+        [context = contexts[i].get(), busy_poll] { hydra::run_event_loop(*context, busy_poll); });
+  hydra::run_event_loop(io, busy_poll);
   for (auto& t : pool)
     t.join();
   return exit_code;

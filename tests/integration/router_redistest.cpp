@@ -805,4 +805,26 @@ TEST_F(RouterTest, StopsGracefullyAndLeavesNoPresence) {
             "0");
 }
 
+TEST(RouterBusyPollTest, ProxiesRefreshesAndStopsCleanlyWhileBusyPolling) {
+  // Two I/O threads that keep polling for 500 µs after every event: requests on both threads,
+  // the Hydra's own timers and broadcasts (a refresh), then SIGTERM must still end it cleanly.
+  RedisServer redis;
+  MethodsService methods(redis);
+  RouterProcess router = start_router(redis, 0, R"("busyPollMicroseconds":500)", "router", 2);
+  ASSERT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }));
+  for (int i = 0; i < 100; ++i) {
+    auto r = call(router.port, "POST", "/v1/m/" + std::to_string(i), "n=" + std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json_of(r.body).at("result").at("body").as_string(), "n=" + std::to_string(i));
+  }
+  EXPECT_EQ(call(router.port, "GET", "/v1/router/refresh").status, 200);
+  EXPECT_EQ(call(router.port, "GET", "/v1/m/after-refresh").status, 200);
+  router.process->signal(SIGTERM);
+  auto status = router.process->wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  EXPECT_EQ(redis.cli({"EXISTS", "hydra:service:hydra-router:" + router.instance_id + ":presence"}),
+            "0");
+}
+
 }  // namespace

@@ -287,7 +287,8 @@ TEST(RouterConfig, ReadsTheRouterKeys) {
   auto doc = bj::parse(R"({"hydra":{},"externalRoutes":{"ext":["[get]/x"]},
     "routerToken":"5b8c1e2a-7d3f-4a6b-9c0d-1e2f3a4b5c6d","requestTimeout":2.5,
     "cors":{"Access-Control-Allow-Origin":"https://a.example"},"debugLogging":true,
-    "forceMessageSignature":true,"signatureSharedSecret":"s","maxBodyBytes":2048,"threads":3})")
+    "forceMessageSignature":true,"signatureSharedSecret":"s","maxBodyBytes":2048,"threads":3,
+    "busyPollMicroseconds":150})")
                  .as_object();
   auto c = hydra::router::parse_router_config(doc);
   EXPECT_EQ(c.external_routes.at("ext"), std::vector<std::string>{"[get]/x"});
@@ -298,11 +299,14 @@ TEST(RouterConfig, ReadsTheRouterKeys) {
   EXPECT_TRUE(c.debug_logging);
   EXPECT_EQ(c.max_body_bytes, 2048u);
   EXPECT_EQ(c.threads, 3u);
+  EXPECT_EQ(c.busy_poll_microseconds, 150u);
 
   auto defaults = hydra::router::parse_router_config(bj::object());
   EXPECT_DOUBLE_EQ(defaults.request_timeout_seconds, 5);
   EXPECT_TRUE(defaults.router_token.empty());
   EXPECT_FALSE(defaults.disable_router_endpoint);
+  EXPECT_EQ(defaults.threads, 1u);
+  EXPECT_EQ(defaults.busy_poll_microseconds, 0u);
 }
 
 TEST(RouterConfig, CorsHeadersConfigureTheServer) {
@@ -338,6 +342,9 @@ TEST(RouterConfig, BadValuesNameTheField) {
   fails_with(R"({"cors":{"x":1}})", "cors.x");
   fails_with(R"({"refreshInterval":0})", "refreshInterval");
   fails_with(R"({"disableRouterEndpoint":"yes"})", "disableRouterEndpoint");
+  fails_with(R"({"busyPollMicroseconds":-1})", "busyPollMicroseconds");
+  fails_with(R"({"busyPollMicroseconds":20000})", "busyPollMicroseconds");
+  fails_with(R"({"busyPollMicroseconds":"100"})", "busyPollMicroseconds");
   EXPECT_TRUE(hydra::router::is_uuid4("5b8c1e2a-7d3f-4a6b-9c0d-1e2f3a4b5c6d"));
   EXPECT_FALSE(hydra::router::is_uuid4("5b8c1e2a-7d3f-1a6b-9c0d-1e2f3a4b5c6d"));
 }

@@ -125,6 +125,10 @@ RouterConfig parse_router_config(const boost::json::object& doc) {
   const double threads = get_number(doc, "threads", 1);
   if (threads < 0 || threads > 256) invalid("threads", "must be from 0 (one per core) to 256");
   c.threads = static_cast<unsigned>(threads);
+  const double busy_poll = get_number(doc, "busyPollMicroseconds", 0);
+  if (!(busy_poll >= 0) || busy_poll > 10000)
+    invalid("busyPollMicroseconds", "must be a number of microseconds from 0 (off) to 10000");
+  c.busy_poll_microseconds = static_cast<unsigned>(busy_poll);
   return c;
 }
 
