@@ -6,11 +6,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <cctype>
@@ -18,7 +20,9 @@
 #include <charconv>
 #include <map>
 
+#include "common/deadline.hpp"
 #include "common/fd.hpp"
+#include "http/wire.hpp"
 #include "hydra/json.hpp"
 #include "hydra/result.hpp"
 #include "hydra/text.hpp"
@@ -175,8 +179,23 @@ bj::object response_object(int status,
 
 namespace {
 
+/// A connection to an instance with its read buffer. The buffer lives as long as the connection:
+/// a fresh one would start reading in 512-byte steps, so an answer with helmet's headers took
+/// two reads.
+struct Link {
+  explicit Link(const asio::any_io_executor& executor)
+      : socket(executor), deadline(executor, [this] {
+          boost::system::error_code ignored;
+          socket.cancel(ignored);
+        }) {}
+  tcp::socket socket;
+  /// The attempt's deadline: when it passes, the pending operation is cancelled.
+  hydra::detail::Deadline deadline;
+  beast::flat_buffer buffer;
+};
+
 struct Idle {
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::unique_ptr<Link> link;
   Clock::time_point since;
 };
 
@@ -201,9 +220,9 @@ struct Attempt {
 };
 
 /// An idle connection is usable when the peer has neither closed it nor sent anything.
-bool still_open(beast::tcp_stream& s) {
+bool still_open(tcp::socket& s) {
   char c;
-  ssize_t r = ::recv(s.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t r = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
   if (r >= 0) return false;
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
@@ -266,20 +285,21 @@ struct ApiClient::Impl {
     return list;
   }
 
-  void release(const std::string& key, std::unique_ptr<beast::tcp_stream> stream) {
+  void release(const std::string& key, std::unique_ptr<Link> link) {
     auto& st = instances[key];
     if (st.idle.size() >= options.max_idle_per_instance) return;
-    stream->expires_never();
-    st.idle.push_back(Idle{std::move(stream), Clock::now()});
+    link->deadline.disarm();
+    st.idle.push_back(Idle{std::move(link), Clock::now()});
   }
 
-  std::unique_ptr<beast::tcp_stream> take_idle(const std::string& key) {
+  std::unique_ptr<Link> take_idle(const std::string& key) {
     auto& st = instances[key];
     auto now = Clock::now();
     while (!st.idle.empty()) {
       Idle c = std::move(st.idle.back());
       st.idle.pop_back();
-      if (now - c.since < options.idle_timeout && still_open(*c.stream)) return std::move(c.stream);
+      if (now - c.since < options.idle_timeout && still_open(c.link->socket))
+        return std::move(c.link);
     }
     return nullptr;
   }
@@ -301,73 +321,60 @@ struct ApiClient::Impl {
       co_return a;
     }
     auto executor = co_await asio::this_coro::executor;
+    const std::string host = inst.ip + ":" + std::to_string(port);
     for (int round = 0; round < 2; ++round) {
       a = Attempt{};
-      std::unique_ptr<beast::tcp_stream> stream;
+      std::unique_ptr<Link> link;
       bool reused = false;
-      if (options.max_idle_per_instance > 0) stream = take_idle(key);
-      if (stream) {
+      if (options.max_idle_per_instance > 0) link = take_idle(key);
+      if (link) {
         reused = true;
         ++stats.connections_reused;
       } else {
-        stream = std::make_unique<beast::tcp_stream>(executor);
-        stream->expires_at(deadline);
-        co_await stream->async_connect(tcp::endpoint(address, port),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        if (!ec) hydra::detail::close_on_exec(stream->socket().native_handle());
+        link = std::make_unique<Link>(executor);
+        link->deadline.arm(deadline);
+        co_await link->socket.async_connect(tcp::endpoint(address, port),
+                                            asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) hydra::detail::close_on_exec(link->socket.native_handle());
         if (ec) {
-          a.timeout = ec == beast::error::timeout;
+          a.timeout = link->deadline.expired();
           a.socket_failure = !a.timeout;
-          a.error = ec.message();
+          a.error = a.timeout ? "timeout" : ec.message();
           co_return a;
         }
         ++stats.connections_opened;
-        stream->socket().set_option(tcp::no_delay(true), ec);
+        link->socket.set_option(tcp::no_delay(true), ec);
       }
 
-      bhttp::request<bhttp::string_body> req;
-      req.version(11);
-      auto verb = bhttp::string_to_verb(p.method);
-      if (verb == bhttp::verb::unknown)
-        req.method_string(p.method);
-      else
-        req.method(verb);
-      req.target(p.target);
-      req.set(bhttp::field::host, inst.ip + ":" + std::to_string(port));
-      // A Host from the request replaces the default; other fields are added as they come, so
-      // a repeated one (forwarded by a proxy) keeps all its values.
-      for (const auto& [name, value] : p.headers) {
-        if (ascii_iequals(name, "host")) {
-          req.set(bhttp::field::host, value);
-        } else {
-          req.insert(name, value);
-        }
-      }
-      if (p.has_body) {
-        req.body() = p.body;
-        req.content_length(p.body.size());
-      }
-      stream->expires_at(deadline);
-      std::size_t written =
-          co_await bhttp::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));
+      // A Host from the request replaces the default; other fields go out as they come, so a
+      // repeated one (forwarded by a proxy) keeps all its values.
+      std::string head;
+      head.reserve(256 + p.target.size());
+      detail::append_request_head(head, p.method, p.target, host, p.headers, p.has_body,
+                                  p.body.size());
+      const std::array<asio::const_buffer, 2> wire = {
+          asio::buffer(head), asio::buffer(p.body.data(), p.has_body ? p.body.size() : 0)};
+      link->deadline.arm(deadline);
+      std::size_t written = co_await asio::async_write(
+          link->socket, wire, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         a.maybe_delivered = written > 0;
-        a.timeout = ec == beast::error::timeout;
+        a.timeout = link->deadline.expired();
         a.socket_failure = !a.timeout;
-        a.error = ec.message();
+        a.error = a.timeout ? "timeout" : ec.message();
         if (reused && !a.timeout && (written == 0 || is_idempotent(p.method))) continue;
         co_return a;
       }
 
-      beast::flat_buffer buffer;
       bhttp::response_parser<bhttp::string_body> parser;
       parser.body_limit(options.max_response_bytes);
       if (p.method == "HEAD") parser.skip(true);
-      co_await bhttp::async_read(*stream, buffer, parser,
+      co_await bhttp::async_read(link->socket, link->buffer, parser,
                                  asio::redirect_error(asio::use_awaitable, ec));
+      link->deadline.disarm();
       if (ec) {
         a.maybe_delivered = true;
-        a.timeout = ec == beast::error::timeout;
+        a.timeout = link->deadline.expired();
         a.socket_failure = !a.timeout && ec != bhttp::error::body_limit;
         a.error = a.timeout ? "timeout" : ec.message();
         // A kept-alive connection closed by the server as we reused it.
@@ -380,12 +387,13 @@ struct ApiClient::Impl {
       auto& res = parser.get();
       a.ok = true;
       a.status = static_cast<int>(res.result_int());
+      a.headers.reserve(16);
       for (const auto& f : res)
         a.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       a.body = std::move(res.body());
-      if (res.keep_alive() && !parser.need_eof() && buffer.size() == 0 &&
+      if (res.keep_alive() && !parser.need_eof() && link->buffer.size() == 0 &&
           options.max_idle_per_instance > 0)
-        release(key, std::move(stream));
+        release(key, std::move(link));
       co_return a;
     }
     co_return a;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
@@ -27,8 +29,10 @@
 #include <mutex>
 #include <set>
 
+#include "common/deadline.hpp"
 #include "common/fd.hpp"
 #include "http/websocket_impl.hpp"
+#include "http/wire.hpp"
 #include "hydra/error.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
@@ -285,15 +289,19 @@ struct WsRoute {
 // strand, or a single-threaded executor (ServerOptions::single_threaded_executors).
 struct Session : std::enable_shared_from_this<Session> {
   explicit Session(tcp::socket s)
-      : socket(std::move(s)), timer(socket.get_executor()), executor(socket.get_executor()) {}
+      : socket(std::move(s)), executor(socket.get_executor()), deadline(executor, [this] {
+          boost::system::error_code ignored;
+          socket.cancel(ignored);
+        }) {}
 
   tcp::socket socket;
-  asio::steady_timer timer;
   asio::any_io_executor executor;
+  // The deadline of the current phase (waiting idle, reading a request, writing a response);
+  // when it passes, the phase's operation is cancelled and timed_out() is true.
+  hydra::detail::Deadline deadline;
   beast::flat_buffer buffer;
-  // Which arming of the timer is current, so a stale expiry cannot cancel a later operation.
-  std::uint64_t timer_generation = 0;
-  bool timed_out = false;
+  // The head of the response being written (kept: its capacity is reused).
+  std::string head;
   // Between the first byte of a request and the end of its response.
   bool busy = false;
   // stop() asked this connection to finish.
@@ -303,28 +311,14 @@ struct Session : std::enable_shared_from_this<Session> {
   // Set once the connection was upgraded: stop() closes the WebSocket instead of the socket.
   std::weak_ptr<WebSocket::Impl> websocket;
 
-  void arm(std::chrono::milliseconds d) {
-    timed_out = false;
-    const std::uint64_t generation = ++timer_generation;
-    timer.expires_after(d);
-    timer.async_wait([weak = weak_from_this(), generation](const boost::system::error_code& ec) {
-      if (ec) return;
-      auto self = weak.lock();
-      if (!self || self->timer_generation != generation) return;
-      self->timed_out = true;
-      boost::system::error_code ignored;
-      self->socket.cancel(ignored);
-    });
-  }
-  void disarm() {
-    ++timer_generation;
-    timer.cancel();
-  }
+  void arm(std::chrono::milliseconds d) { deadline.arm_after(d); }
+  void disarm() { deadline.disarm(); }
+  bool timed_out() const { return deadline.expired(); }
   void close() {
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
-    timer.cancel();
+    deadline.disarm();
   }
 };
 
@@ -396,10 +390,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   static asio::awaitable<void> send_and_close(std::shared_ptr<Impl> self,
                                               std::shared_ptr<Session> s, Response response) {
     response.headers.set("Connection", "close");
-    auto out = self->build(response, 11, false, {}, std::chrono::steady_clock::now());
-    out.keep_alive(false);
     s->arm(self->opts.request_timeout);
-    co_await bhttp::async_write(s->socket, out, tuple_awaitable);
+    co_await write_response(self, s, response, 11, false, false, {},
+                            std::chrono::steady_clock::now());
     s->disarm();
     ++self->requests;
     // Unread request bytes at close() would make the kernel send a reset that can destroy the
@@ -444,7 +437,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         s->arm(self->opts.idle_timeout);
         auto [ec] = co_await s->socket.async_wait(tcp::socket::wait_read, tuple_awaitable);
         s->disarm();
-        if (s->timed_out) {
+        if (s->timed_out()) {
           // Node answers a connection that never sent a request with 408; a kept-alive one is
           // just closed.
           if (!s->served_any) co_await send_and_close(self, s, Response::envelope_reason(408, {}));
@@ -480,7 +473,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
       }
       s->disarm();
-      if (s->timed_out) {
+      if (s->timed_out()) {
         co_await send_and_close(self, s, Response::envelope_reason(408, {}));
         co_return;
       }
@@ -507,16 +500,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const bool head_request = message.method() == bhttp::verb::head;
       Response response = co_await self->handle(message, s->remote);
       const bool keep = message.keep_alive() && !s->close_requested && !self->stopping;
-      auto out = self->build(response, message.version(), head_request,
-                             std::string(message[bhttp::field::origin]), started);
-      out.keep_alive(keep);
       s->arm(self->opts.request_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(s->socket, out, tuple_awaitable);
+      const auto wec = co_await write_response(self, s, response, message.version(), head_request,
+                                               keep, message[bhttp::field::origin], started);
       s->disarm();
       ++self->requests;
       s->busy = false;
       s->served_any = true;
-      if (wec || s->timed_out) co_return;
+      if (wec || s->timed_out()) co_return;
       if (!keep) {
         boost::system::error_code ignored;
         s->socket.shutdown(tcp::socket::shutdown_send, ignored);
@@ -683,25 +674,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return r;
   }
 
-  // The wire response: handler headers win over the defaults added here.
-  bhttp::response<bhttp::string_body> build(const Response& r, unsigned version, bool head,
-                                            const std::string& origin,
-                                            std::chrono::steady_clock::time_point started) const {
-    bhttp::response<bhttp::string_body> out;
-    out.version(version == 10 ? 10 : 11);
-    out.result(static_cast<unsigned>(r.status));
-    if (bhttp::obsolete_reason(out.result()) == "<unknown-status>") out.reason("Unknown");
+  // A handler's impossible status is the server's error, not a malformed status line.
+  static unsigned wire_status(int status) {
+    return status >= 100 && status <= 999 ? static_cast<unsigned>(status) : 500;
+  }
+  static bool bodiless(unsigned status) { return status == 204 || status == 304 || status < 200; }
+
+  // The wire response's head: handler headers win over the defaults added here. The body is
+  // written after it as it is (none for HEAD and the bodiless statuses).
+  void render_head(std::string& out, const Response& r, unsigned version, bool keep,
+                   std::string_view origin, std::chrono::steady_clock::time_point started) const {
+    std::vector<detail::FieldView> fields;
+    fields.reserve(24 + r.headers.fields().size());
+    auto has = [&](std::string_view name) {
+      for (const auto& [key, value] : r.headers.fields()) {
+        if (ascii_iequals(key, name)) return true;
+      }
+      return false;
+    };
     auto set_default = [&](std::string_view name, std::string_view value) {
-      if (!r.headers.contains(name)) out.set(name, value);
+      if (!has(name)) fields.emplace_back(name, value);
     };
     if (opts.cors.enabled) {
       const auto& cors = opts.cors;
-      if (cors.allow_origin == "*" || origin.empty()) {
-        set_default("Access-Control-Allow-Origin", cors.allow_origin);
-      } else {
-        set_default("Access-Control-Allow-Origin", cors.allow_origin);
-        set_default("Vary", "Origin");
-      }
+      set_default("Access-Control-Allow-Origin", cors.allow_origin);
+      if (cors.allow_origin != "*" && !origin.empty()) set_default("Vary", "Origin");
       if (cors.allow_credentials) set_default("Access-Control-Allow-Credentials", "true");
       if (!cors.expose_headers.empty())
         set_default("Access-Control-Expose-Headers", cors.expose_headers);
@@ -714,18 +711,30 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     set_default("x-process-id", pid);
     if (!r.content_type.empty()) set_default("Content-Type", r.content_type);
     for (const auto& [name, value] : r.headers.fields())
-      out.insert(name, value);
+      fields.emplace_back(name, value);
     // Measured last so that it covers the handler and header assembly.
-    set_default("X-Response-Time",
-                detail::format_response_time(std::chrono::steady_clock::now() - started));
-    const bool bodiless = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
-    if (bodiless) {
-      out.erase(bhttp::field::content_length);
-      return out;
-    }
-    out.content_length(r.body.size());
-    if (!head) out.body() = r.body;
-    return out;
+    const std::string response_time =
+        detail::format_response_time(std::chrono::steady_clock::now() - started);
+    set_default("X-Response-Time", response_time);
+    const unsigned status = wire_status(r.status);
+    detail::append_response_head(out, version == 10 ? 10 : 11, status, fields, keep,
+                                 bodiless(status), r.body.size());
+  }
+
+  // Writes the response; the error of the write, if any.
+  static asio::awaitable<boost::system::error_code> write_response(
+      const std::shared_ptr<Impl>& self, const std::shared_ptr<Session>& s, const Response& r,
+      unsigned version, bool head_request, bool keep, std::string_view origin,
+      std::chrono::steady_clock::time_point started) {
+    std::string& head = s->head;
+    head.clear();
+    self->render_head(head, r, version, keep, origin, started);
+    const std::size_t body_size =
+        head_request || bodiless(wire_status(r.status)) ? 0 : r.body.size();
+    const std::array<asio::const_buffer, 2> wire = {asio::buffer(head),
+                                                    asio::buffer(r.body.data(), body_size)};
+    auto [ec, n] = co_await asio::async_write(s->socket, wire, tuple_awaitable);
+    co_return ec;
   }
 
   // Runs `f` on every session's executor.

@@ -85,8 +85,9 @@ TEST_P(EventLoop, TimersFireOnTime) {
   EXPECT_LT(fired, 1s);
 }
 
-INSTANTIATE_TEST_SUITE_P(Windows, EventLoop, ::testing::Values(0, 100, 2000),
-                         [](const auto& info) { return "busy_poll_" + std::to_string(info.param) + "us"; });
+INSTANTIATE_TEST_SUITE_P(Windows, EventLoop, ::testing::Values(0, 100, 2000), [](const auto& info) {
+  return "busy_poll_" + std::to_string(info.param) + "us";
+});
 
 TEST(EventLoopBusyPoll, SleepsWhenNothingHappensForLongerThanTheWindow) {
   // 300 ms without events and a 200 µs window: the thread must block, not spin. Spinning would
