@@ -505,26 +505,35 @@ double bare_enqueue(RedisCtx& r, const char* key, const std::vector<std::string>
   return seconds_between(start, Clock::now());
 }
 
-// RPOPLPUSH `depth` at a time, then LREM those exact strings from the in-progress list, until
-// `count` items were taken (`stop_when_empty`: until a whole batch came back empty). Marks each
-// index in `seen`; returns how many were taken.
+// RPOPLPUSH `depth` at a time, and LREM those exact strings from the in-progress list in the
+// same write as the next batch's RPOPLPUSHes (what Queue::mark_and_take_next does per item),
+// until `count` items were taken (`stop_when_empty`: until a whole batch came back empty). Marks
+// each index in `seen`; `last` is when the last LREM was answered; returns how many were taken.
 long bare_take(RedisCtx& r, const char* key, const char* progress, long count, int depth,
                bool stop_when_empty, std::vector<char>& seen, long& duplicates,
                Clock::time_point& last) {
   long taken = 0;
-  std::vector<std::string> values;
+  std::vector<std::string> values, marking;
+  auto append_marks = [&] {
+    for (const auto& v : marking)
+      redisAppendCommand(r.c, "LREM %s -1 %b", progress, v.data(), v.size());
+  };
+  auto read_marks = [&] {
+    for (std::size_t k = 0; k < marking.size(); ++k)
+      Guard{r.get()};
+    if (!marking.empty()) last = Clock::now();
+    marking.clear();
+  };
   while (taken < count) {
+    append_marks();
     for (int k = 0; k < depth; ++k)
       redisAppendCommand(r.c, "RPOPLPUSH %s %s", key, progress);
+    read_marks();
     values.clear();
     for (int k = 0; k < depth; ++k) {
       Guard g{r.get()};
       if (g.r->type == REDIS_REPLY_STRING) values.emplace_back(g.r->str, g.r->len);
     }
-    for (const auto& v : values)
-      redisAppendCommand(r.c, "LREM %s -1 %b", progress, v.data(), v.size());
-    for (std::size_t k = 0; k < values.size(); ++k)
-      Guard{r.get()};
     for (const auto& v : values) {
       long i = payload_index(v.data(), v.size());
       if (i >= 0 && i < static_cast<long>(seen.size())) {
@@ -533,12 +542,14 @@ long bare_take(RedisCtx& r, const char* key, const char* progress, long count, i
       }
     }
     taken += static_cast<long>(values.size());
-    if (!values.empty()) last = Clock::now();
-    if (values.empty()) {
+    marking.swap(values);
+    if (marking.empty()) {
       if (stop_when_empty) break;
       std::this_thread::sleep_for(1ms);
     }
   }
+  append_marks();
+  read_marks();
   return taken;
 }
 
@@ -634,48 +645,55 @@ asio::awaitable<void> producer(QueueRun& run) {
   }
 }
 
-asio::awaitable<bool> finish(QueueRun& run, hydra::Queue& queue, const hydra::QueuedMessage& item) {
+// Marks `item` complete and takes the next one in the same round trip
+// (Queue::mark_and_take_next).
+asio::awaitable<std::optional<hydra::QueuedMessage>> finish_and_take(
+    QueueRun& run, const hydra::QueuedMessage& item) {
   note_item(run, item);
-  // A named reason and a plain statement: g++ 12 miscompiles the defaulted temporary argument
-  // when the co_await sits inside a condition.
   std::string reason;
-  bool marked = co_await queue.mark_queue_message(item, true, std::move(reason));
-  if (!marked) ++run.unmarked;
+  auto step = co_await run.queue.mark_and_take_next(item, true, std::move(reason));
+  if (!step.marked) ++run.unmarked;
   ++run.consumed;
   run.last = Clock::now();
-  co_return true;
+  co_return std::move(step.next);
 }
 
-// Takes and marks until the queue is empty.
+// Takes and marks until the queue is empty: get_queued_message once, then mark_and_take_next
+// (one round trip per item).
 asio::awaitable<void> drainer(QueueRun& run) {
-  for (;;) {
-    auto item = co_await run.queue.get_queued_message(run.service);
-    if (!item) co_return;
-    co_await finish(run, run.queue, *item);
+  auto item = co_await run.queue.get_queued_message(run.service);
+  while (item) {
+    auto next = co_await finish_and_take(run, *item);
+    item = std::move(next);
   }
 }
 
 // Takes and marks until `count` items were consumed; polls again after 1 ms when empty (as the
-// Node peer does).
+// Node peer does). After an item, the mark and the next take share a round trip.
 asio::awaitable<void> polling_consumer(QueueRun& run) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::optional<hydra::QueuedMessage> item;
   while (run.consumed < run.count) {
-    auto item = co_await run.queue.get_queued_message(run.service);
+    if (!item) item = co_await run.queue.get_queued_message(run.service);
     if (!item) {
       timer.expires_after(1ms);
       co_await timer.async_wait(asio::use_awaitable);
       continue;
     }
-    co_await finish(run, run.queue, *item);
+    auto next = co_await finish_and_take(run, *item);
+    item = std::move(next);
   }
 }
 
-// BRPOPLPUSH on the queue object's own connection, so each consumer has one.
+// BRPOPLPUSH on the queue object's own connection (so each consumer has one) when the queue is
+// empty; while items keep coming, mark_and_take_next on the shared connection.
 asio::awaitable<void> blocking_consumer(QueueRun& run, hydra::Queue& own) {
+  std::optional<hydra::QueuedMessage> item;
   while (run.consumed < run.count) {
-    auto item = co_await own.wait_queued_message(run.service, kBlockingWait);
+    if (!item) item = co_await own.wait_queued_message(run.service, kBlockingWait);
     if (!item) continue;
-    co_await finish(run, run.queue, *item);
+    auto next = co_await finish_and_take(run, *item);
+    item = std::move(next);
   }
 }
 

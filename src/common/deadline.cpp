@@ -54,8 +54,12 @@ void Deadline::arm(Clock::time_point at) {
   }
 }
 
-void Deadline::disarm() { state_->armed = false; }
+void Deadline::disarm() {
+  state_->armed = false;
+}
 
-bool Deadline::expired() const { return state_->expired; }
+bool Deadline::expired() const {
+  return state_->expired;
+}
 
 }  // namespace hydra::detail

@@ -173,29 +173,76 @@ struct Queue::Impl {
     return *blocking;
   }
 
+  bool loaded(ScriptId id) const { return !shas[id].empty(); }
+
+  // EVALSHA of a loaded script.
+  Command evalsha(ScriptId id, const std::vector<std::string>& keys,
+                  const std::vector<std::string>& args) const {
+    Command c = cmd("EVALSHA", shas[id], std::to_string(keys.size()));
+    c.reserve(c.size() + keys.size() + args.size());
+    c.insert(c.end(), keys.begin(), keys.end());
+    c.insert(c.end(), args.begin(), args.end());
+    return c;
+  }
+
+  // Redis did not know the script (restarted, or SCRIPT FLUSH): forget the SHA.
+  bool unknown_script(ScriptId id, const Reply& reply) {
+    if (!reply.is_error() || reply.str.find("NOSCRIPT") == std::string::npos) return false;
+    shas[id].clear();
+    return true;
+  }
+
   // EVALSHA, loading the script first when Redis does not know it.
   asio::awaitable<Reply> run(ScriptId id, std::vector<std::string> keys,
                              std::vector<std::string> args) {
     auto& conn = hydra.redis();
     for (int round = 0; round < 2; ++round) {
-      if (shas[id].empty()) {
-        auto loaded = co_await conn.exec(cmd("SCRIPT", "LOAD", script_source(id)));
-        shas[id] = loaded.as_string();
+      if (!loaded(id)) {
+        auto reply = co_await conn.exec(cmd("SCRIPT", "LOAD", script_source(id)));
+        shas[id] = reply.as_string();
       }
-      Command c = cmd("EVALSHA", shas[id], std::to_string(keys.size()));
-      for (auto& k : keys)
-        c.push_back(k);
-      for (auto& a : args)
-        c.push_back(a);
-      auto reply = co_await conn.exec(std::move(c));
-      if (reply.is_error() && reply.str.find("NOSCRIPT") != std::string::npos) {
-        shas[id].clear();
-        continue;
-      }
+      auto reply = co_await conn.exec(evalsha(id, keys, args));
+      if (unknown_script(id, reply)) continue;
       reply.check();
       co_return reply;
     }
     throw Error(errc::redis_error, "queue script could not be loaded");
+  }
+
+  // The take script's reply: nil, or [raw, attempt, lease-until in epoch ms].
+  static std::optional<QueuedMessage> leased_item(const Reply& reply, const std::string& service) {
+    if (reply.is_nil()) return std::nullopt;
+    auto item = qd::make_item(reply.elements.at(0).as_string(), service);
+    item.attempt = static_cast<unsigned>(reply.elements.at(1).as_integer());
+    item.lease_until = qd::from_epoch_ms(reply.elements.at(2).as_integer());
+    return item;
+  }
+
+  static std::vector<std::string> take_keys(const std::string& service) {
+    return cmd(qd::received_key(service), qd::in_progress_key(service), qd::leases_key(service),
+               qd::attempts_key(service));
+  }
+
+  static std::vector<std::string> mark_keys(const std::string& service) {
+    return cmd(qd::in_progress_key(service), qd::leases_key(service), qd::attempts_key(service),
+               qd::incomplete_key(service));
+  }
+
+  // The script arguments of marking a leased item (`incomplete`: the item with its reason).
+  static std::vector<std::string> mark_args(const QueuedMessage& item, bool completed,
+                                            std::string incomplete) {
+    return cmd(item.raw, std::to_string(item.attempt), std::string(completed ? "1" : "0"),
+               std::move(incomplete));
+  }
+
+  // Node's markQueueMessage: LREM the exact stored string, then RPUSH the incomplete one whether
+  // or not it was still there.
+  static void node_mark_commands(std::vector<Command>& batch, const QueuedMessage& item,
+                                 const std::string& service, bool completed,
+                                 std::string incomplete) {
+    batch.push_back(cmd("LREM", qd::in_progress_key(service), "-1", item.raw));
+    if (!completed)
+      batch.push_back(cmd("RPUSH", qd::incomplete_key(service), std::move(incomplete)));
   }
 };
 
@@ -246,15 +293,9 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
   if (timeout.count() <= 0) {
     // No waiting: one attempt (BRPOPLPUSH 0 would block forever).
     if (!lease) co_return co_await get_queued_message(std::move(service));
-    auto reply = co_await impl->run(kTakeScript,
-                                    cmd(qd::received_key(service), qd::in_progress_key(service),
-                                        qd::leases_key(service), qd::attempts_key(service)),
+    auto reply = co_await impl->run(kTakeScript, Impl::take_keys(service),
                                     cmd(std::to_string(lease->lease.count())));
-    if (reply.is_nil()) co_return std::nullopt;
-    auto item = qd::make_item(reply.elements.at(0).as_string(), service);
-    item.attempt = static_cast<unsigned>(reply.elements.at(1).as_integer());
-    item.lease_until = qd::from_epoch_ms(reply.elements.at(2).as_integer());
-    co_return item;
+    co_return Impl::leased_item(reply, service);
   }
 
   redis::RequestOptions opts;
@@ -285,22 +326,68 @@ asio::awaitable<bool> Queue::mark_queue_message(const QueuedMessage& item, bool 
   // Computed here, not in Lua, so the bytes are exactly what Node's JSON.stringify would write.
   std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
   if (item.lease_until) {
-    auto reply = co_await impl->run(kMarkScript,
-                                    cmd(qd::in_progress_key(service), qd::leases_key(service),
-                                        qd::attempts_key(service), qd::incomplete_key(service)),
-                                    cmd(item.raw, std::to_string(item.attempt),
-                                        std::string(completed ? "1" : "0"), std::move(incomplete)));
+    auto reply = co_await impl->run(kMarkScript, Impl::mark_keys(service),
+                                    Impl::mark_args(item, completed, std::move(incomplete)));
     co_return reply.as_integer() == 1;
   }
-  // Node's markQueueMessage: LREM the exact stored string, then RPUSH the incomplete one whether
-  // or not it was still there.
   std::vector<Command> batch;
-  batch.push_back(cmd("LREM", qd::in_progress_key(service), "-1", item.raw));
-  if (!completed) batch.push_back(cmd("RPUSH", qd::incomplete_key(service), std::move(incomplete)));
+  Impl::node_mark_commands(batch, item, service, completed, std::move(incomplete));
   auto replies = co_await impl->hydra.redis().exec_batch(std::move(batch));
   for (auto& r : replies)
     r.check();
   co_return replies.at(0).as_integer() > 0;
+}
+
+asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item, bool completed,
+                                                       std::string reason,
+                                                       std::optional<LeaseOptions> lease) {
+  auto impl = impl_;
+  auto service = impl->service_or_own(item.service_name);
+  const bool leased_mark = item.lease_until.has_value();
+  MarkAndTake out;
+  if ((leased_mark && !impl->loaded(kMarkScript)) || (lease && !impl->loaded(kTakeScript))) {
+    // A script Redis has not been given yet: the two steps one after the other (this loads it).
+    out.marked = co_await mark_queue_message(item, completed, std::move(reason));
+    out.next = co_await wait_queued_message(service, std::chrono::milliseconds(0), lease);
+    co_return out;
+  }
+  std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
+  // The mark's commands, then the take, written together: Redis runs them in this order.
+  std::vector<Command> batch;
+  if (leased_mark) {
+    batch.push_back(impl->evalsha(kMarkScript, Impl::mark_keys(service),
+                                  Impl::mark_args(item, completed, incomplete)));
+  } else {
+    Impl::node_mark_commands(batch, item, service, completed, incomplete);
+  }
+  const std::size_t mark_replies = batch.size();
+  if (lease) {
+    batch.push_back(impl->evalsha(kTakeScript, Impl::take_keys(service),
+                                  cmd(std::to_string(lease->lease.count()))));
+  } else {
+    batch.push_back(cmd("RPOPLPUSH", qd::received_key(service), qd::in_progress_key(service)));
+  }
+  auto replies = co_await impl->hydra.redis().exec_batch(std::move(batch));
+
+  if (leased_mark && impl->unknown_script(kMarkScript, replies.front())) {
+    // Redis lost the script between the check and the batch: this mark did not run; redo it.
+    out.marked = co_await mark_queue_message(item, completed, std::move(reason));
+  } else {
+    for (std::size_t i = 0; i < mark_replies; ++i)
+      replies[i].check();
+    out.marked = leased_mark ? replies.front().as_integer() == 1 : replies.front().as_integer() > 0;
+  }
+  auto& take = replies.back();
+  if (lease && impl->unknown_script(kTakeScript, take)) {
+    out.next = co_await wait_queued_message(service, std::chrono::milliseconds(0), lease);
+  } else if (lease) {
+    take.check();
+    out.next = Impl::leased_item(take, service);
+  } else {
+    take.check();
+    if (auto raw = take.as_optional_string()) out.next = qd::make_item(std::move(*raw), service);
+  }
+  co_return out;
 }
 
 asio::awaitable<bool> Queue::extend_lease(QueuedMessage& item, std::chrono::milliseconds lease) {

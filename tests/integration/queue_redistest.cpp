@@ -76,6 +76,18 @@ struct Worker {
       co_return co_await queue->mark_queue_message(item, completed, reason);
     });
   }
+  hydra::MarkAndTake mark_and_take(const QueuedMessage& item, bool completed,
+                                   std::string reason = {},
+                                   std::optional<std::chrono::milliseconds> lease = {}) {
+    std::optional<hydra::LeaseOptions> o;
+    if (lease) {
+      o.emplace();
+      o->lease = *lease;
+    }
+    return run([&]() -> asio::awaitable<hydra::MarkAndTake> {
+      co_return co_await queue->mark_and_take_next(item, completed, reason, o);
+    });
+  }
   std::size_t reclaim(unsigned max = 5) {
     hydra::LeaseOptions o;
     o.max_attempts = max;
@@ -250,6 +262,67 @@ TEST(QueueRedis, StatsAndPeek) {
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0], peeked[0]);
   (void)item;
+}
+
+TEST(QueueRedis, MarkAndTakeNextDrainsInOrderAndMarksEachItem) {
+  RedisServer server;
+  Worker w(server);
+  for (int i = 0; i < 5; ++i)
+    w.put({{"n", i}});
+  auto item = w.get();
+  ASSERT_TRUE(item);
+  std::vector<std::string> seen = {body_field(*item, "n")};
+  for (;;) {
+    // Item 2 fails: it must land in mqincomplete with its reason, like mark_queue_message.
+    const bool ok = body_field(*item, "n") != "2";
+    auto step = w.mark_and_take(*item, ok, ok ? "" : "item two failed");
+    EXPECT_TRUE(step.marked);
+    // The mark ran before the take: only the new item is in progress.
+    EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), step.next ? "1" : "0");
+    if (!step.next) break;
+    item = std::move(step.next);
+    seen.push_back(body_field(*item, "n"));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+  auto incomplete = lrange(server, qd::incomplete_key(kSvc));
+  ASSERT_EQ(incomplete.size(), 1u);
+  EXPECT_NE(incomplete[0].find(R"("bdy":{"n":2,"reason":"item two failed"}})"), std::string::npos)
+      << incomplete[0];
+  EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
+  // An item no longer in progress is reported as such, and the take still happens.
+  w.put({{"n", 5}});
+  auto step = w.mark_and_take(*item, true);
+  EXPECT_FALSE(step.marked);
+  ASSERT_TRUE(step.next);
+  EXPECT_EQ(body_field(*step.next, "n"), "5");
+}
+
+TEST(QueueRedis, MarkAndTakeNextWithLeasesSurvivesAScriptFlush) {
+  RedisServer server;
+  Worker w(server);
+  for (int i = 0; i < 4; ++i)
+    w.put({{"n", i}});
+  // The first call loads the scripts (steps one after the other); the second pipelines them;
+  // before the third, Redis forgets its scripts and the NOSCRIPT answers must be handled.
+  auto item = w.take_leased(5s);
+  ASSERT_TRUE(item);
+  std::vector<std::string> seen = {body_field(*item, "n")};
+  for (int round = 0; round < 4; ++round) {
+    if (round == 2) EXPECT_EQ(server.cli({"SCRIPT", "FLUSH"}), "OK");
+    auto step = w.mark_and_take(*item, true, "", 5s);
+    EXPECT_TRUE(step.marked) << "round " << round;
+    if (!step.next) break;
+    EXPECT_EQ(step.next->attempt, 1u);
+    ASSERT_TRUE(step.next->lease_until);
+    EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1") << "only the new item is leased";
+    item = std::move(step.next);
+    seen.push_back(body_field(*item, "n"));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3"}));
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"HLEN", qd::attempts_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::incomplete_key(kSvc)}), "0");
 }
 
 TEST(QueueRedis, ExpiredLeaseIsRedeliveredAndTheOldHolderCannotMark) {

@@ -2,10 +2,10 @@
 // for the same message built field by field, as the server and ApiClient did before.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/ostream.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <cctype>
 #include <random>
 #include <sstream>
@@ -99,9 +99,7 @@ std::string direct_request(const std::string& method, const std::string& target,
 
 TEST(HttpWire, ATypicalResponseIsByteForByteBeasts) {
   const std::vector<std::pair<std::string, std::string>> fields = {
-      {"x-process-id", "42"},
-      {"Content-Type", "application/json"},
-      {"X-Response-Time", "0.123ms"}};
+      {"x-process-id", "42"}, {"Content-Type", "application/json"}, {"X-Response-Time", "0.123ms"}};
   const std::string body = R"({"statusCode":200})";
   EXPECT_EQ(direct_response(11, 200, fields, true, false, body),
             "HTTP/1.1 200 OK\r\nx-process-id: 42\r\nContent-Type: application/json\r\n"
@@ -114,8 +112,13 @@ TEST(HttpWire, ATypicalResponseIsByteForByteBeasts) {
 }
 
 TEST(HttpWire, ConnectionTokensFollowBeastsKeepAliveRules) {
-  const char* values[] = {"close", "keep-alive", "Upgrade", "upgrade, close",
-                          " Keep-Alive , foo ", "close, keep-alive, x", ""};
+  const char* values[] = {"close",
+                          "keep-alive",
+                          "Upgrade",
+                          "upgrade, close",
+                          " Keep-Alive , foo ",
+                          "close, keep-alive, x",
+                          ""};
   for (unsigned version : {10u, 11u}) {
     for (bool keep : {true, false}) {
       for (const char* value : values) {
@@ -166,13 +169,15 @@ TEST(HttpWire, RepeatedFieldsKeepTheOrderTheyCameIn) {
 // Content-Length among them) through both writers.
 TEST(HttpWire, GeneratedMessagesMatchBeast) {
   std::mt19937 rng(20261121);
-  std::vector<std::string> names = {"Content-Type", "X-Custom",       "Set-Cookie",
-                                    "Connection",   "Content-Length", "Host",
-                                    "Cache-Control", "x-hydra-tracer", "Vary",
-                                    "ETag"};
-  const std::vector<std::string> values = {
-      "a", " spaced ", "\tTabbed\t", "close", "keep-alive", "Keep-Alive, Upgrade", "12",
-      "text/plain; charset=utf-8", "", "  ", "upgrade"};
+  std::vector<std::string> names = {"Content-Type",   "X-Custom", "Set-Cookie",    "Connection",
+                                    "Content-Length", "Host",     "Cache-Control", "x-hydra-tracer",
+                                    "Vary",           "ETag"};
+  const std::vector<std::string> values = {"a",          " spaced ",
+                                           "\tTabbed\t", "close",
+                                           "keep-alive", "Keep-Alive, Upgrade",
+                                           "12",         "text/plain; charset=utf-8",
+                                           "",           "  ",
+                                           "upgrade"};
   const unsigned statuses[] = {100, 101, 200, 201, 204, 301, 304, 400, 404, 418, 503, 599, 999};
   auto pick = [&](const auto& list) { return list[rng() % list.size()]; };
   for (int i = 0; i < 2000; ++i) {
@@ -195,10 +200,9 @@ TEST(HttpWire, GeneratedMessagesMatchBeast) {
         << "response case " << i;
     const std::string method = pick(std::vector<std::string>{"GET", "POST", "DELETE", "PURGE"});
     const bool has_body = rng() % 2 == 0;
-    ASSERT_EQ(direct_request(method, "/p?q=" + std::to_string(i), "10.0.0.1:80", fields,
-                             has_body, body),
-              beast_request(method, "/p?q=" + std::to_string(i), "10.0.0.1:80", fields,
-                            has_body, body))
+    ASSERT_EQ(
+        direct_request(method, "/p?q=" + std::to_string(i), "10.0.0.1:80", fields, has_body, body),
+        beast_request(method, "/p?q=" + std::to_string(i), "10.0.0.1:80", fields, has_body, body))
         << "request case " << i;
   }
 }
