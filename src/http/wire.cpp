@@ -21,10 +21,21 @@ std::string_view trim(std::string_view v) {
   return v;
 }
 
+// A CR or LF inside a name or value would end the field early and let the rest pass for
+// another field or message; each becomes a space.
+void append_text(std::string& out, std::string_view text) {
+  const std::size_t start = out.size();
+  out.append(text);
+  if (text.find_first_of("\r\n") == std::string_view::npos) return;
+  for (std::size_t i = start; i < out.size(); ++i) {
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  }
+}
+
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
+  append_text(out, name);
   out.append(": ");
-  out.append(trim(value));
+  append_text(out, trim(value));
   out.append("\r\n");
 }
 

@@ -1,7 +1,9 @@
 // HTTP/1.1 message heads written straight into a string: the bytes Beast's serializer produced
 // for the messages the server and ApiClient used to build field by field, without building a
 // `basic_fields` (an allocation and a tree insertion per field) or walking the serializer's
-// buffer sequence. Pure functions; tests/unit/http_wire_test.cpp compares them with Beast.
+// buffer sequence. Differences: repeated fields keep the order they came in (Beast moves a field
+// next to the last one of its name), and a CR or LF inside a field becomes a space (no header
+// injection). Pure functions; tests/unit/http_wire_test.cpp compares them with Beast.
 #pragma once
 
 #include <cstddef>

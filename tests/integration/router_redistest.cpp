@@ -134,6 +134,16 @@ class MethodsService {
   hydra::http::Server server_;
 };
 
+/// SIGTERM: the router must exit 0 and leave no presence behind.
+void expect_clean_stop(const RedisServer& redis, RouterProcess& router) {
+  router.process->signal(SIGTERM);
+  auto status = router.process->wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  EXPECT_EQ(redis.cli({"EXISTS", "hydra:service:hydra-router:" + router.instance_id + ":presence"}),
+            "0");
+}
+
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -797,12 +807,7 @@ TEST_F(RouterTest, IdempotentCallsSurviveAnInstanceKilledMidWay) {
 }
 
 TEST_F(RouterTest, StopsGracefullyAndLeavesNoPresence) {
-  router.process->signal(SIGTERM);
-  auto status = router.process->wait(10s);
-  ASSERT_TRUE(status);
-  EXPECT_EQ(*status, 0);
-  EXPECT_EQ(redis.cli({"EXISTS", "hydra:service:hydra-router:" + router.instance_id + ":presence"}),
-            "0");
+  expect_clean_stop(redis, router);
 }
 
 TEST(RouterBusyPollTest, ProxiesRefreshesAndStopsCleanlyWhileBusyPolling) {
@@ -819,12 +824,7 @@ TEST(RouterBusyPollTest, ProxiesRefreshesAndStopsCleanlyWhileBusyPolling) {
   }
   EXPECT_EQ(call(router.port, "GET", "/v1/router/refresh").status, 200);
   EXPECT_EQ(call(router.port, "GET", "/v1/m/after-refresh").status, 200);
-  router.process->signal(SIGTERM);
-  auto status = router.process->wait(10s);
-  ASSERT_TRUE(status);
-  EXPECT_EQ(*status, 0);
-  EXPECT_EQ(redis.cli({"EXISTS", "hydra:service:hydra-router:" + router.instance_id + ":presence"}),
-            "0");
+  expect_clean_stop(redis, router);
 }
 
 }  // namespace

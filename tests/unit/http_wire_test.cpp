@@ -164,6 +164,17 @@ TEST(HttpWire, RepeatedFieldsKeepTheOrderTheyCameIn) {
             "set-cookie: b=2\r\n\r\n");
 }
 
+TEST(HttpWire, LineBreaksInsideFieldsCannotStartAnotherField) {
+  std::string out;
+  append_response_head(out, 11, 200, {{"X-A", "1\r\nSet-Cookie: evil=1"}, {"X\nB", "2"}}, true,
+                       false, 0);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nX-A: 1  Set-Cookie: evil=1\r\nX B: 2\r\nContent-Length: 0\r\n\r\n");
+  out.clear();
+  append_request_head(out, "GET", "/", "h", {{"X-A", "a\rb"}}, false, 0);
+  EXPECT_EQ(out, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a b\r\n\r\n");
+}
+
 // Random field lists (names of known and unknown fields in random case, each name at most once
 // as Beast would regroup repeated ones; values with spaces and tabs around them, Connection and
 // Content-Length among them) through both writers.
