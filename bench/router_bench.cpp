@@ -162,6 +162,17 @@ struct Row {
   double other_cpu_pct = 0;   // machine CPU used by anything else, % of all cores
 };
 
+// A row of `client` against `target`, before its figures are filled in.
+Row row_for(const char* client, const Target& target, int connections) {
+  Row row;
+  row.client = client;
+  row.target = target.name;
+  row.threads = target.threads;
+  row.busy_poll_us = target.busy_poll_us;
+  row.connections = connections;
+  return row;
+}
+
 // Fills the per-request CPU figures and the noise estimate of `row` from two snapshots.
 void account(Row& row, const Target& target, const Snapshot& a, const Snapshot& b,
              double client_cpu) {
@@ -286,12 +297,7 @@ Row beast_row(asio::io_context& io, const Target& target, int connections,
          std::to_string(load.bad) + " calls did not answer 200 with the greeting (last status " +
          std::to_string(load.bad_status) + ")");
 
-  Row row;
-  row.client = "beast";
-  row.target = target.name;
-  row.threads = target.threads;
-  row.busy_poll_us = target.busy_poll_us;
-  row.connections = connections;
+  Row row = row_for("beast", target, connections);
   row.seconds = seconds_between(start, end);
   auto& ms = load.latencies_ms;
   std::sort(ms.begin(), ms.end());
@@ -353,12 +359,7 @@ Row wrk_row(const Target& target, int connections, int seconds, const Processes&
   const Snapshot after = take_snapshot(procs, target.router_pid, service_port);
   if (status != 0) fail("wrk failed (status " + std::to_string(status) + "): " + out);
 
-  Row row;
-  row.client = "wrk";
-  row.target = target.name;
-  row.threads = target.threads;
-  row.busy_poll_us = target.busy_poll_us;
-  row.connections = connections;
+  Row row = row_for("wrk", target, connections);
   // Walk the words of the report: "50% <d>", "99% <d>", "Latency <avg> <stdev> <max>",
   // "<n> requests in <t>s,", "Requests/sec: <r>"; any error line fails the row.
   std::istringstream in(out);

@@ -308,7 +308,9 @@ TEST(QueueRedis, MarkAndTakeNextWithLeasesSurvivesAScriptFlush) {
   ASSERT_TRUE(item);
   std::vector<std::string> seen = {body_field(*item, "n")};
   for (int round = 0; round < 4; ++round) {
-    if (round == 2) EXPECT_EQ(server.cli({"SCRIPT", "FLUSH"}), "OK");
+    if (round == 2) {
+      EXPECT_EQ(server.cli({"SCRIPT", "FLUSH"}), "OK");
+    }
     auto step = w.mark_and_take(*item, true, "", 5s);
     EXPECT_TRUE(step.marked) << "round " << round;
     if (!step.next) break;

@@ -127,18 +127,20 @@ std::string Metrics::render(const std::map<std::string, std::string>& info) cons
       "# HELP hydra_router_http_requests_total HTTP requests answered, by target service and "
       "status code.\n";
   out += "# TYPE hydra_router_http_requests_total counter\n";
-  for (const auto& [key, n] : requests_) {
-    out += "hydra_router_http_requests_total{service=\"" + escape_label(key.first) + "\",code=\"" +
-           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
-  }
+  // One sample of a counter labelled by service and status code.
+  auto by_service_and_code = [&](std::string_view metric, const auto& key, auto n) {
+    out.append(metric);
+    out += "{service=\"" + escape_label(key.first) + "\",code=\"" + std::to_string(key.second) +
+           "\"} " + std::to_string(n) + "\n";
+  };
+  for (const auto& [key, n] : requests_)
+    by_service_and_code("hydra_router_http_requests_total", key, n);
   out +=
       "# HELP hydra_router_http_errors_total HTTP requests answered with a 5xx status, by "
       "target service and status code.\n";
   out += "# TYPE hydra_router_http_errors_total counter\n";
   for (const auto& [key, n] : requests_) {
-    if (key.second < 500) continue;
-    out += "hydra_router_http_errors_total{service=\"" + escape_label(key.first) + "\",code=\"" +
-           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+    if (key.second >= 500) by_service_and_code("hydra_router_http_errors_total", key, n);
   }
   out +=
       "# HELP hydra_router_http_request_duration_seconds Time from request to response in the "
