@@ -76,6 +76,11 @@ struct Cpp {
       co_return co_await queue->mark_queue_message(item, completed, reason);
     });
   }
+  hydra::MarkAndTake mark_and_take(const QueuedMessage& item, bool completed, std::string reason) {
+    return run_on(io, [&]() -> asio::awaitable<hydra::MarkAndTake> {
+      co_return co_await queue->mark_and_take_next(item, completed, reason);
+    });
+  }
   std::size_t reclaim() {
     return run_on(io, [&]() -> asio::awaitable<std::size_t> {
       co_return co_await queue->reclaim_expired(kSvc);
@@ -163,6 +168,40 @@ TEST_F(QueueInterop, NodeQueuesCppDequeuesAndMarks) {
   EXPECT_EQ(incomplete.substr(0, nl), qd::with_reason(two->raw, "could not process"));
   EXPECT_EQ(incomplete.substr(nl + 1), qd::with_reason(three, "could not process"));
   EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+}
+
+// A C++ consumer looping on mark_and_take_next over items Node queued: in order, each one
+// marked (complete, or incomplete with the bytes a Node consumer writes), nothing left over.
+TEST_F(QueueInterop, NodeQueuesCppDrainsWithMarkAndTakeNext) {
+  RedisServer server;
+  Cpp cpp(server);
+  hydra::test::NodeService node(server.url(), kSvc);
+  std::vector<std::string> mids;
+  for (int n = 1; n <= 4; ++n) {
+    auto queued = boost::json::parse(node_command(
+        node, R"({"cmd":"queue","msg":)" + hydra::json::stringify(job("node:/", n)) + "}",
+        "QUEUED"));
+    mids.push_back(std::string(queued.at("mid").as_string()));
+  }
+  auto item = cpp.get();
+  ASSERT_TRUE(item);
+  std::vector<std::string> seen;
+  std::string failed_raw;
+  while (item) {
+    seen.push_back(item->message.mid());
+    const bool ok = seen.size() != 2;  // the second one fails
+    if (!ok) failed_raw = item->raw;
+    auto step = cpp.mark_and_take(*item, ok, ok ? "" : "could not process");
+    EXPECT_TRUE(step.marked);
+    item = std::move(step.next);
+  }
+  EXPECT_EQ(seen, mids);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LRANGE", qd::incomplete_key(kSvc), "0", "-1"}),
+            qd::with_reason(failed_raw, "could not process"));
+  // Node's own consumer finds nothing left either.
+  EXPECT_EQ(node_command(node, R"({"cmd":"dequeue","service":"qsvc"})", "DEQUEUED"), "null");
 }
 
 // A Node consumer may finish (LREM) an item a hydra-cpp consumer leased; the expired lease is
