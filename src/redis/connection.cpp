@@ -113,6 +113,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   Mode mode;
   std::atomic<State> state{State::idle};
   std::atomic<unsigned long> connects{0};
+  std::atomic<unsigned long> writer_writes{0};
+  std::atomic<unsigned long> early_writes{0};
   StateHandler on_state;
   MessageHandler on_message;
   std::deque<std::unique_ptr<Pending>> write_queue;
@@ -126,7 +128,11 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer backoff_timer;
   asio::steady_timer health_timer;
   std::array<char, 16384> read_buffer{};
+  // Bytes of requests already moved to `inflight` that are not written yet.
   std::string write_buffer;
+  bool writing = false;  // the writer is inside transport.write
+  // An early write happened since the writer last ran (at most one per turn, see write_early).
+  bool wrote_early = false;
   bool started = false;
   bool stopping = false;
 
@@ -137,13 +143,21 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   std::string endpoint() const { return describe(config); }
 
-  void complete(Pending& p, std::error_code ec) {
+  // `now`: the handler may run before this returns (a reply being read on a single-threaded
+  // connection; the request has left every queue).
+  void complete(Pending& p, std::error_code ec, bool now = false) {
     const auto& fallback = strand;
     if (!p.handler) return;
     BatchHandler handler(std::move(*p.handler));
     p.handler.reset();
     auto replies = std::move(p.replies);
     auto ex = asio::get_associated_executor(handler, fallback);
+    if (now) {
+      asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(replies)]() mutable {
+        std::move(h)(ec, std::move(r));
+      });
+      return;
+    }
     // Posted (never run inline) so a handler that issues a new request cannot re-enter the
     // queue being iterated; then dispatched to the handler's own executor.
     asio::post(strand, [ex, h = std::move(handler), ec, r = std::move(replies)]() mutable {
@@ -179,6 +193,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     write_queue.push_back(std::move(p));
     auto deadline = write_queue.back()->deadline;
     writer_signal.cancel();
+    if (config.early_write_threshold && write_queue.size() >= config.early_write_threshold) {
+      write_early();
+    }
     if (deadline < deadline_timer.expiry()) deadline_timer.cancel();
   }
 
@@ -189,6 +206,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void on_disconnect() {
+    write_buffer.clear();
+    writing = false;
     fail_all(inflight, make_error_code(errc::disconnected));
     fail_all_not_waiting();
     decoder.reset();
@@ -268,8 +287,12 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     Pending& p = *inflight.front();
     p.replies.push_back(std::move(r));
     if (p.replies.size() >= p.expected) {
-      complete(p, {});
+      auto done = std::move(inflight.front());
       inflight.pop_front();
+      // On a single-threaded connection the handler runs now: a coroutine waiting for this
+      // reply resumes at once (no queue hop), and the requests it makes are queued while
+      // later replies are still being read, where early writes can pick them up.
+      complete(*done, {}, config.single_threaded);
     }
   }
 
@@ -277,34 +300,64 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
       decoder.feed({read_buffer.data(), n});
-      while (auto r = decoder.next())
+      while (auto r = decoder.next()) {
         dispatch_reply(std::move(*r));
+        if (stopping) co_return;
+      }
+    }
+  }
+
+  // Moves every queued request into the output buffer and the in-flight list.
+  void take_queued() {
+    while (!write_queue.empty()) {
+      auto p = std::move(write_queue.front());
+      write_queue.pop_front();
+      if (!p->handler) continue;  // timed out before it could be written
+      write_buffer += p->payload;
+      p->payload = std::string();
+      inflight.push_back(std::move(p));
     }
   }
 
   asio::awaitable<void> writer() {
     for (;;) {
-      while (write_queue.empty()) {
+      while (write_queue.empty() && write_buffer.empty()) {
         writer_signal.expires_at(Clock::time_point::max());
         co_await writer_signal.async_wait(asio::as_tuple(use_awaitable));
         // Woken either by a new request or because the reader failed and this coroutine is
         // being cancelled by the parallel group.
         auto cs = co_await asio::this_coro::cancellation_state;
         if (stopping || cs.cancelled() != asio::cancellation_type::none) co_return;
+        wrote_early = false;
       }
       // Everything queued goes out in one write: this is the automatic pipelining.
+      take_queued();
+      wrote_early = false;
+      if (write_buffer.empty()) continue;
+      writing = true;
+      ++writer_writes;
+      co_await transport.write(asio::buffer(write_buffer));
+      writing = false;
       write_buffer.clear();
-      while (!write_queue.empty()) {
-        auto p = std::move(write_queue.front());
-        write_queue.pop_front();
-        if (!p->handler) continue;  // timed out before it could be written
-        write_buffer += p->payload;
-        p->payload.clear();
-        p->payload.shrink_to_fit();
-        inflight.push_back(std::move(p));
-      }
-      if (!write_buffer.empty()) co_await transport.write(asio::buffer(write_buffer));
     }
+  }
+
+  // Writes the queued requests now if the socket takes them without waiting, so that Redis
+  // works on them while the replies already read are still being handled, instead of the two
+  // taking turns. At most once between two runs of the writer: more, smaller writes would
+  // cost Redis and the subscribers more system calls than the overlap gains when every
+  // process is busy. What the socket does not take is left to the writer.
+  void write_early() {
+    if (wrote_early || writing || !write_buffer.empty() || write_queue.empty() ||
+        state != State::connected || !transport.can_try_write()) {
+      return;
+    }
+    wrote_early = true;
+    ++early_writes;
+    take_queued();
+    auto n = transport.try_write(asio::buffer(write_buffer)).value_or(0);
+    write_buffer.erase(0, n);
+    if (!write_buffer.empty()) writer_signal.cancel();
   }
 
   // Completes requests whose deadline passed. A request that timed out after it was written
@@ -580,6 +633,10 @@ State Connection::state() const {
 
 unsigned long Connection::connect_count() const {
   return impl_->connects.load();
+}
+
+Connection::WriteCounts Connection::write_counts() const {
+  return {impl_->writer_writes.load(), impl_->early_writes.load()};
 }
 
 const Config& Connection::config() const {

@@ -48,6 +48,7 @@ asio::awaitable<void> Transport::connect(const Config& config, const std::string
     co_await socket.async_connect(asio::local::stream_protocol::endpoint(config.unix_path),
                                   use_awaitable);
     detail::close_on_exec(socket.native_handle());
+    socket.non_blocking(true);
     stream_ = std::move(socket);
     co_return;
   }
@@ -59,6 +60,7 @@ asio::awaitable<void> Transport::connect(const Config& config, const std::string
   socket.set_option(asio::ip::tcp::no_delay(true));
   socket.set_option(asio::socket_base::keep_alive(true));
   if (!config.tls.enabled) {
+    socket.non_blocking(true);  // for try_write; asynchronous operations are not affected
     stream_ = std::move(socket);
     co_return;
   }
@@ -100,6 +102,23 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer) {
   } else {
     throw Error(errc::disconnected, "not connected");
   }
+}
+
+std::optional<std::size_t> Transport::try_write(asio::const_buffer buffer) {
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (auto* s = std::get_if<Tcp>(&stream_)) {
+    n = s->write_some(buffer, ec);
+  } else if (auto* s = std::get_if<Unix>(&stream_)) {
+    n = s->write_some(buffer, ec);
+  } else {
+    return std::nullopt;
+  }
+  return ec ? 0 : n;
+}
+
+bool Transport::can_try_write() const {
+  return std::holds_alternative<Tcp>(stream_) || std::holds_alternative<Unix>(stream_);
 }
 
 void Transport::close() {

@@ -60,6 +60,13 @@ struct Config {
   /// connection then skips its internal strand, so a command costs one queue hop less. Leave it
   /// false when several threads run the executor or call the connection.
   bool single_threaded = false;
+  /// When this many requests are waiting to be written and no write is under way, they are
+  /// written at once (if the socket takes them without waiting) instead of after every reply
+  /// handler that is already queued has run. Redis then works on them while the client is
+  /// still handling earlier replies, instead of the two taking turns. At most one such early
+  /// write per turn of the writer. Zero: only the writer writes, once per turn of the event
+  /// loop. TCP and Unix sockets; over TLS the writer always writes.
+  std::size_t early_write_threshold = 8;
 };
 
 /// Parses `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) and

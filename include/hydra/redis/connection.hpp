@@ -106,6 +106,13 @@ class Connection {
   bool connected() const { return state() == State::connected; }
   /// How many times a connection was established (1 after the first connect).
   unsigned long connect_count() const;
+  /// Writes so far: by the writer (at most one per turn of the event loop) and early writes
+  /// (Config::early_write_threshold). For tests and diagnostics.
+  struct WriteCounts {
+    unsigned long writer = 0;
+    unsigned long early = 0;
+  };
+  WriteCounts write_counts() const;
   const Config& config() const;
 
  private:
