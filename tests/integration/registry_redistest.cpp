@@ -227,7 +227,9 @@ TEST(Registry, HealthAll) {
     if (all.size() != 1u) co_return;
     EXPECT_EQ(all[0].service_name, "hsvc");
     EXPECT_EQ(all[0].health.size(), 1u);
-    if (all[0].health.size() == 1u) EXPECT_TRUE(all[0].health[0].contains("memory"));
+    if (all[0].health.size() == 1u) {
+      EXPECT_TRUE(all[0].health[0].contains("memory"));
+    }
     EXPECT_EQ(all[0].presence.size(), 1u);
   });
   auto health = a.hydra.get_health();

@@ -120,7 +120,9 @@ TEST_F(Interop, CppSeesNodeService) {
     EXPECT_EQ(nodes.size(), 1u);
     auto services = co_await h.get_services();
     EXPECT_EQ(services.size(), 1u);
-    if (!services.empty()) EXPECT_EQ(services[0].type, "node-test");
+    if (!services.empty()) {
+      EXPECT_EQ(services[0].type, "node-test");
+    }
     auto rec = co_await h.find_service("node-svc");
     EXPECT_EQ(rec.service_name, "node-svc");
     auto routes = co_await h.get_all_service_routes();
@@ -132,7 +134,9 @@ TEST_F(Interop, CppSeesNodeService) {
     EXPECT_TRUE(seen);
     auto cfg = co_await h.get_config("node-svc:2.0.0");
     EXPECT_TRUE(cfg.has_value());
-    if (cfg) EXPECT_EQ(hydra::json::stringify(*cfg), R"({"hydra":{"b":2},"n":1.5})");
+    if (cfg) {
+      EXPECT_EQ(hydra::json::stringify(*cfg), R"({"hydra":{"b":2},"n":1.5})");
+    }
     co_return 0;
   });
   // Node's shutdown removes presence at once; the C++ side sees it gone (uncached lookup).
