@@ -50,6 +50,9 @@ class Message {
   static Message create(const boost::json::object& input);
   /// The same, moving the picked values out of `input` instead of copying them.
   static Message create(boost::json::object&& input);
+  /// The same applied to a message (Node's createMessage of a UMF object): equal to
+  /// `create(message.to_long())`.
+  static Message create(const Message& message);
   /// Parses JSON text and `create`s from it; nullopt when it is not a JSON object.
   static std::optional<Message> parse(std::string_view json);
 
@@ -90,6 +93,7 @@ class Message {
   friend Message make_reply(const Message& original, Message response);
   template <class Object>
   static Message create_from(Object& input);
+  void fill_defaults();  // mid, timestamp and version when absent
   std::string text(Field f) const;
   // Fields live in Node's order; only `signature` moves (to the end of the long form) after
   // signing, because Node deletes and re-adds that property.

@@ -235,6 +235,19 @@ struct Queue::Impl {
                std::move(incomplete));
   }
 
+  // Node's queueMessage of a normalised message. Validation is synchronous and only the LPUSH
+  // is a coroutine: g++ 12 warns wrongly about coroutines that co_return before their first
+  // co_await.
+  asio::awaitable<Result> push(const umf::Message& umf) {
+    if (!umf.validate())
+      return ready(
+          Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields"));
+    auto route = umf::parse_route(umf.to());
+    if (!route.error.empty()) return ready(Result::failure(400, route.error));
+    return lpush(hydra.redis(), qd::received_key(route.service_name), umf.to_short_json(),
+                 umf.mid());
+  }
+
   // Node's markQueueMessage: LREM the exact stored string, then RPUSH the incomplete one whether
   // or not it was still there.
   static void node_mark_commands(std::vector<Command>& batch, const QueuedMessage& item,
@@ -260,20 +273,12 @@ Queue::~Queue() {
 }
 
 asio::awaitable<Result> Queue::queue_message(const boost::json::object& message) {
-  co_return co_await queue_message(umf::Message::create(message));
+  return impl_->push(umf::Message::create(message));
 }
 
 asio::awaitable<Result> Queue::queue_message(const umf::Message& message) {
-  // Validation is synchronous and only the LPUSH is a coroutine: g++ 12 warns wrongly about
-  // coroutines that co_return before their first co_await.
-  // Re-create so a hand-built message gets its mid, timestamp and version like Node's.
-  auto umf = umf::Message::create(message.to_long());
-  if (!umf.validate())
-    return ready(Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields"));
-  auto route = umf::parse_route(umf.to());
-  if (!route.error.empty()) return ready(Result::failure(400, route.error));
-  return lpush(impl_->hydra.redis(), qd::received_key(route.service_name), umf.to_short_json(),
-               umf.mid());
+  // Re-created so a hand-built message gets its mid, timestamp and version like Node's.
+  return impl_->push(umf::Message::create(message));
 }
 
 asio::awaitable<std::optional<QueuedMessage>> Queue::get_queued_message(std::string service) {

@@ -159,6 +159,31 @@ TEST(Umf, MovingCreateAndReplyMatchTheCopyingOnes) {
       R"({"to":"abc@client:/","frm":"other:/","hdr":{"h":[1,2]},"mid":"fixed","rmid":"r9","ts":"2026-01-01T00:00:00.000Z","typ":"t","ver":"UMF/1.4.6","bdy":{"a":[3]},"aut":"a"})");
 }
 
+TEST(Umf, CreateFromAMessageEqualsCreateFromItsLongForm) {
+  auto m = Message::create(obj(
+      R"({"to":"svc:/","frm":"abc@client:/","mid":"m1","ts":"2026-11-21T04:49:55.469Z","hdr":{"h":1},"bdy":{"q":[1]},"aut":"a"})"));
+  // Falsy fields set by hand are dropped; a signed message has its signature last in the long
+  // form, and back in its place once re-created.
+  m.set(Field::type, "");
+  m.set(Field::timeout, 0);
+  m.sign("sha256", "k");
+  auto direct = Message::create(m);
+  auto detour = Message::create(m.to_long());
+  EXPECT_EQ(direct.to_short_json(), detour.to_short_json());
+  EXPECT_EQ(hydra::json::stringify(direct.to_long()), hydra::json::stringify(detour.to_long()));
+  EXPECT_FALSE(direct.has(Field::type));
+  EXPECT_FALSE(direct.has(Field::timeout));
+  EXPECT_EQ(direct.mid(), "m1");
+  // A hand-built message gets a mid, a timestamp and the version.
+  Message bare;
+  bare.set(Field::to, "svc:/");
+  auto filled = Message::create(bare);
+  EXPECT_EQ(filled.mid().size(), 36u);
+  EXPECT_TRUE(filled.has(Field::timestamp));
+  EXPECT_EQ(*filled.get(Field::version), "UMF/1.4.6");
+  EXPECT_EQ(filled.to(), "svc:/");
+}
+
 TEST(Umf, ShortJsonIsTheShortFormStringified) {
   auto m = Message::create(obj(R"({"to":"a:/","from":"b:/","body":{"s":"\u00e9\"\n","n":1.5}})"));
   EXPECT_EQ(m.to_short_json(), hydra::json::stringify(m.to_short()));
