@@ -25,6 +25,15 @@ std::string format_number(double value);
 /// Parses JSON text; std::nullopt when it is not valid JSON (never throws).
 std::optional<boost::json::value> try_parse(std::string_view text);
 
+/// Receives one top-level member of try_parse_members.
+using MemberSink = void (*)(void* context, std::string_view key, boost::json::value&& value);
+
+/// Parses JSON text whose top level is an object and hands each of its members to `sink` in
+/// document order (a repeated key once per occurrence), without building the object itself.
+/// False when the text is not valid JSON or not an object; members handed over before the error
+/// was found must then be discarded. Nested values are built as try_parse builds them.
+bool try_parse_members(std::string_view text, MemberSink sink, void* context);
+
 /// `new Date(tp).toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fractional digits).
 std::string iso_timestamp(std::chrono::system_clock::time_point tp);
 

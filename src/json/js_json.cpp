@@ -220,6 +220,15 @@ class Builder {
   }
   bool on_object_begin(boost::json::error_code&) { return open(false); }
   bool on_object_end(std::size_t n, boost::json::error_code&) {
+    if (sink_ && frames_.size() == 1) {
+      // The top-level object of try_parse_members: its members go to the sink as they are.
+      const std::size_t start = close();
+      for (std::size_t i = start; i < items_.size(); ++i)
+        sink_(sink_context_, items_[i].key, std::move(items_[i].value));
+      items_.resize(start);
+      top_object_ = true;
+      return true;
+    }
     const std::size_t start = close();
     boost::json::object o;
     o.reserve(n);
@@ -280,14 +289,18 @@ class Builder {
   bool on_comment(boost::json::string_view, boost::json::error_code&) { return true; }
 
   boost::json::value take() { return std::move(result_); }
+  bool top_object() const { return top_object_; }
 
   // Back to the empty state (after an error the stacks may hold a partial document).
-  void clear() {
+  void clear(MemberSink sink = nullptr, void* context = nullptr) {
     items_.clear();
     frames_.clear();
     text_.clear();
     key_.clear();
     result_ = nullptr;
+    sink_ = sink;
+    sink_context_ = context;
+    top_object_ = false;
   }
 
  private:
@@ -336,6 +349,9 @@ class Builder {
   std::string text_;
   std::string key_;
   boost::json::value result_;
+  MemberSink sink_ = nullptr;
+  void* sink_context_ = nullptr;
+  bool top_object_ = false;
 };
 
 // Howard Hinnant's days_from_civil / civil_from_days: exact for the whole proleptic Gregorian
@@ -422,7 +438,10 @@ std::string format_number(double value) {
   return out;
 }
 
-std::optional<boost::json::value> try_parse(std::string_view text) {
+namespace {
+// Runs the thread's parser over `text` (the builder set up by the caller); false on any error.
+bool run_parser(std::string_view text, MemberSink sink, void* context,
+                boost::json::basic_parser<Builder>*& used) {
   // One parser per thread, reset for every document: its stacks and the builder's keep their
   // capacity between messages.
   thread_local boost::json::basic_parser<Builder> parser = [] {
@@ -431,16 +450,31 @@ std::optional<boost::json::value> try_parse(std::string_view text) {
     opts.max_depth = 10000;
     return boost::json::basic_parser<Builder>(opts);
   }();
+  used = &parser;
   parser.reset();
-  parser.handler().clear();
+  parser.handler().clear(sink, context);
   boost::json::error_code ec;
   try {
-    const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
-    if (ec || used != text.size()) return std::nullopt;
+    const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+    return !ec && n == text.size();
   } catch (const std::exception&) {
-    return std::nullopt;
+    return false;
   }
-  return parser.handler().take();
+}
+}  // namespace
+
+std::optional<boost::json::value> try_parse(std::string_view text) {
+  boost::json::basic_parser<Builder>* parser = nullptr;
+  if (!run_parser(text, nullptr, nullptr, parser)) return std::nullopt;
+  return parser->handler().take();
+}
+
+bool try_parse_members(std::string_view text, MemberSink sink, void* context) {
+  boost::json::basic_parser<Builder>* parser = nullptr;
+  const bool ok = run_parser(text, sink, context, parser);
+  const bool object = parser->handler().top_object();
+  parser->handler().clear();
+  return ok && object;
 }
 
 std::string iso_timestamp(std::chrono::system_clock::time_point tp) {

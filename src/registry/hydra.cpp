@@ -366,14 +366,14 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   // counted and reported once per kind), then either a pending request() or the handler.
   void on_payload(std::string_view channel, std::string_view payload) {
     if (raw_handler) raw_handler(channel, payload);
-    auto value = json::try_parse(payload);
-    if (!value || !value->is_object()) {
+    auto parsed = umf::Message::parse(payload);
+    if (!parsed) {
       ++msg_stats.invalid_json;
       warn_once("invalid-json", "dropping a non-JSON message on " + std::string(channel) +
                                     " (reported once; see messaging_stats())");
       return;
     }
-    auto message = umf::Message::create(std::move(value->get_object()));
+    auto& message = *parsed;
     if (!message.validate()) {
       ++msg_stats.invalid_umf;
       warn_once("invalid-umf", "dropping a message without to/from/body on " +

@@ -125,9 +125,38 @@ Message Message::create(boost::json::object&& in) {
 }
 
 std::optional<Message> Message::parse(std::string_view text) {
-  auto v = json::try_parse(text);
-  if (!v || !v->is_object()) return std::nullopt;
-  return create(std::move(v->get_object()));
+  // The fields are taken from the top-level members as the parser hands them over: the
+  // top-level object itself is never built. Same rules as create_from; a repeated key keeps
+  // its last value, as JSON.parse does.
+  struct Found {
+    std::array<std::optional<boost::json::value>, kFieldCount> by_long;
+    std::array<std::optional<boost::json::value>, kFieldCount> by_short;
+  } found;
+  auto sink = [](void* context, std::string_view key, boost::json::value&& value) {
+    auto& f = *static_cast<Found*>(context);
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      if (key == kLong[i]) {
+        f.by_long[i] = std::move(value);
+        return;
+      }
+      if (kShortAlias[i] && key == kShort[i]) {
+        f.by_short[i] = std::move(value);
+        return;
+      }
+    }
+  };
+  if (!json::try_parse_members(text, sink, &found)) return std::nullopt;
+  Message m;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    // `input.long || input.short` with JavaScript truthiness.
+    if (found.by_long[i] && truthy(*found.by_long[i])) {
+      m.fields_[i] = std::move(found.by_long[i]);
+    } else if (found.by_short[i] && truthy(*found.by_short[i])) {
+      m.fields_[i] = std::move(found.by_short[i]);
+    }
+  }
+  m.fill_defaults();
+  return m;
 }
 
 bool Message::validate() const {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "hydra/json.hpp"
 
@@ -198,6 +199,35 @@ TEST(JsonParse, AFailedDocumentLeavesNothingForTheNext) {
   EXPECT_FALSE(hydra::json::try_parse(R"({"a":"unterminated)"));
   EXPECT_EQ(stringify(*hydra::json::try_parse(R"({"c":[2]})")), R"({"c":[2]})");
   EXPECT_EQ(stringify(*hydra::json::try_parse("7")), "7");
+}
+
+// Collects what try_parse_members hands over, as "key=json" lines.
+std::vector<std::string> members_of(std::string_view text, bool* ok = nullptr) {
+  std::vector<std::string> out;
+  auto sink = [](void* context, std::string_view key, bj::value&& value) {
+    static_cast<std::vector<std::string>*>(context)->push_back(std::string(key) + "=" +
+                                                               stringify(value));
+  };
+  const bool parsed = hydra::json::try_parse_members(text, sink, &out);
+  if (ok) *ok = parsed;
+  return out;
+}
+
+TEST(JsonParse, MembersOfTheTopLevelObject) {
+  bool ok = false;
+  EXPECT_EQ(members_of(R"({"a":1,"b":{"c":[1,{"d":2}]},"a":"x","e":{}})", &ok),
+            (std::vector<std::string>{"a=1", R"(b={"c":[1,{"d":2}]})", R"(a="x")", "e={}"}));
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(members_of("{}", &ok).empty());
+  EXPECT_TRUE(ok);
+  // Not an object, or not JSON at all.
+  for (const char* bad : {"[1,{\"a\":1}]", "7", "\"s\"", "null", "{\"a\":", "{\"a\":1} x", ""}) {
+    members_of(bad, &ok);
+    EXPECT_FALSE(ok) << bad;
+  }
+  // The parser is shared with try_parse on this thread; neither leaks into the other.
+  EXPECT_EQ(stringify(*hydra::json::try_parse(R"({"z":{"y":1}})")), R"({"z":{"y":1}})");
+  EXPECT_EQ(members_of(R"({"q":[]})"), (std::vector<std::string>{"q=[]"}));
 }
 
 using std::chrono::milliseconds;

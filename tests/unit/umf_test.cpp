@@ -184,6 +184,26 @@ TEST(Umf, CreateFromAMessageEqualsCreateFromItsLongForm) {
   EXPECT_EQ(filled.to(), "svc:/");
 }
 
+TEST(Umf, ParseEqualsCreateFromTheParsedObject) {
+  // Mixed long and short keys, a repeated key, falsy values, unknown keys, nested objects.
+  for (
+      const char* text : {
+          R"({"to":"svc:/","frm":"a@b:/","mid":"m","ts":"2026-11-21T04:49:55.469Z","bdy":{"n":1}})",
+          R"({"to":"x:/","from":"long:/","frm":"short:/","mid":"m2","timestamp":"t","body":{"k":1},"bdy":{"k":2},"timeout":0,"tmo":7,"type":"","typ":"x","priority":{"deep":[1]}})",
+          R"({"to":"a:/","to":"b:/","from":"f:/","mid":"m3","ts":"t","body":0,"bdy":{"z":null},"hdr":{"h":{"i":[]}},"sig":"s","aut":"tok","via":"v","fwd":"w","rmid":"r","ver":"UMF/9"})",
+      }) {
+    auto parsed = Message::parse(text);
+    ASSERT_TRUE(parsed) << text;
+    auto created = Message::create(obj(text));
+    EXPECT_EQ(parsed->to_short_json(), created.to_short_json()) << text;
+    EXPECT_EQ(hydra::json::stringify(parsed->to_long()), hydra::json::stringify(created.to_long()));
+  }
+  auto filled = Message::parse(R"({"to":"a:/","from":"b:/","body":{}})");
+  ASSERT_TRUE(filled);
+  EXPECT_EQ(filled->mid().size(), 36u);
+  EXPECT_EQ(*filled->get(Field::version), "UMF/1.4.6");
+}
+
 TEST(Umf, ShortJsonIsTheShortFormStringified) {
   auto m = Message::create(obj(R"({"to":"a:/","from":"b:/","body":{"s":"\u00e9\"\n","n":1.5}})"));
   EXPECT_EQ(m.to_short_json(), hydra::json::stringify(m.to_short()));
