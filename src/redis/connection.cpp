@@ -153,6 +153,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     auto replies = std::move(p.replies);
     auto ex = asio::get_associated_executor(handler, fallback);
     if (now) {
+      // A handler that throws does not reach the reader: the io_context's executor captures the
+      // exception and run() rethrows it, as for a posted handler.
       asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(replies)]() mutable {
         std::move(h)(ec, std::move(r));
       });

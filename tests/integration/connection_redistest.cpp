@@ -161,6 +161,29 @@ TEST(Connection, EarlyWritesHappenOnlyWhenEnabled) {
   }
 }
 
+// A completion handler that throws (a plain callback, not a coroutine) is the caller's error:
+// it leaves io_context::run() and the connection carries on, as with a posted handler.
+TEST(Connection, AThrowingHandlerLeavesRunAndTheLinkStays) {
+  RedisServer server;
+  asio::io_context io;
+  auto config = config_for(server);
+  config.single_threaded = true;
+  Connection conn(io.get_executor(), config);
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> { (co_await conn.exec(cmd("PING"))).check(); });
+  std::vector<Command> ping;
+  ping.push_back(cmd("PING"));
+  conn.async_exec(std::move(ping), {}, [](std::error_code, std::vector<Reply>) {
+    throw std::runtime_error("handler failed");
+  });
+  EXPECT_THROW(io.run_for(2s), std::runtime_error);
+  io.restart();
+  auto r =
+      run_on(io, [&]() -> asio::awaitable<Reply> { co_return co_await conn.exec(cmd("PING")); });
+  EXPECT_EQ(r.as_string(), "PONG");
+  EXPECT_EQ(conn.connect_count(), 1u);
+}
+
 TEST(Connection, BatchIsWrittenBackToBack) {
   RedisServer server;
   asio::io_context io;
