@@ -32,6 +32,20 @@ std::size_t idx(Field f) {
   return static_cast<std::size_t>(f);
 }
 
+// The field a top-level key names, and whether under its short alias; nullopt for a key Node
+// drops.
+struct KeySlot {
+  std::size_t index;
+  bool is_short;
+};
+std::optional<KeySlot> slot_of(std::string_view key) {
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (key == kLong[i]) return KeySlot{i, false};
+    if (kShortAlias[i] && key == kShort[i]) return KeySlot{i, true};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view long_name(Field f) {
@@ -60,6 +74,16 @@ bool truthy(const boost::json::value& v) {
   }
 }
 
+namespace {
+// `input.long || input.short` with JavaScript truthiness: the value to take, or nullptr.
+template <class Value>
+Value* pick(Value* by_long, Value* by_short) {
+  if (by_long && truthy(*by_long)) return by_long;
+  if (by_short && truthy(*by_short)) return by_short;
+  return nullptr;
+}
+}  // namespace
+
 // `Object` is `const boost::json::object` (values copied) or `boost::json::object` (moved).
 template <class Object>
 Message Message::create_from(Object& in) {
@@ -70,24 +94,13 @@ Message Message::create_from(Object& in) {
   std::array<Value*, kFieldCount> by_long{};
   std::array<Value*, kFieldCount> by_short{};
   for (auto& kv : in) {
-    const std::string_view key(kv.key().data(), kv.key().size());
-    Value* value = &kv.value();
-    for (std::size_t i = 0; i < kFieldCount; ++i) {
-      if (key == kLong[i]) {
-        by_long[i] = value;
-        break;
-      }
-      if (kShortAlias[i] && key == kShort[i]) {
-        by_short[i] = value;
-        break;
-      }
+    if (auto slot = slot_of(std::string_view(kv.key().data(), kv.key().size()))) {
+      (slot->is_short ? by_short : by_long)[slot->index] = &kv.value();
     }
   }
   Message m;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    // `input.long || input.short` with JavaScript truthiness.
-    Value* v = by_long[i] && truthy(*by_long[i]) ? by_long[i] : nullptr;
-    if (!v && by_short[i] && truthy(*by_short[i])) v = by_short[i];
+    Value* v = pick(by_long[i], by_short[i]);
     if (!v) continue;
     if constexpr (std::is_const_v<Object>) {
       m.fields_[i] = *v;
@@ -134,26 +147,14 @@ std::optional<Message> Message::parse(std::string_view text) {
   } found;
   auto sink = [](void* context, std::string_view key, boost::json::value&& value) {
     auto& f = *static_cast<Found*>(context);
-    for (std::size_t i = 0; i < kFieldCount; ++i) {
-      if (key == kLong[i]) {
-        f.by_long[i] = std::move(value);
-        return;
-      }
-      if (kShortAlias[i] && key == kShort[i]) {
-        f.by_short[i] = std::move(value);
-        return;
-      }
-    }
+    if (auto slot = slot_of(key))
+      (slot->is_short ? f.by_short : f.by_long)[slot->index] = std::move(value);
   };
   if (!json::try_parse_members(text, sink, &found)) return std::nullopt;
   Message m;
+  auto at = [](std::optional<boost::json::value>& v) { return v ? &*v : nullptr; };
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    // `input.long || input.short` with JavaScript truthiness.
-    if (found.by_long[i] && truthy(*found.by_long[i])) {
-      m.fields_[i] = std::move(found.by_long[i]);
-    } else if (found.by_short[i] && truthy(*found.by_short[i])) {
-      m.fields_[i] = std::move(found.by_short[i]);
-    }
+    if (auto* v = pick(at(found.by_long[i]), at(found.by_short[i]))) m.fields_[i] = std::move(*v);
   }
   m.fill_defaults();
   return m;
