@@ -128,9 +128,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer backoff_timer;
   asio::steady_timer health_timer;
   std::array<char, 16384> read_buffer{};
-  // Bytes of requests already moved to `inflight` that are not written yet.
+  // Bytes of requests already moved to `inflight` that are not written yet; the writer keeps
+  // them here until its write has completed, so non-empty also means a write is under way.
   std::string write_buffer;
-  bool writing = false;  // the writer is inside transport.write
   // An early write happened since the writer last ran (at most one per turn, see write_early).
   bool wrote_early = false;
   bool started = false;
@@ -209,7 +209,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   void on_disconnect() {
     write_buffer.clear();
-    writing = false;
     fail_all(inflight, make_error_code(errc::disconnected));
     fail_all_not_waiting();
     decoder.reset();
@@ -336,10 +335,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       take_queued();
       wrote_early = false;
       if (write_buffer.empty()) continue;
-      writing = true;
       ++writer_writes;
       co_await transport.write(asio::buffer(write_buffer));
-      writing = false;
       write_buffer.clear();
     }
   }
@@ -350,8 +347,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // cost Redis and the subscribers more system calls than the overlap gains when every
   // process is busy. What the socket does not take is left to the writer.
   void write_early() {
-    if (wrote_early || writing || !write_buffer.empty() || write_queue.empty() ||
-        state != State::connected || !transport.can_try_write()) {
+    if (wrote_early || !write_buffer.empty() || write_queue.empty() || state != State::connected ||
+        !transport.can_try_write()) {
       return;
     }
     wrote_early = true;
