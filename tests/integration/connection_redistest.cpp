@@ -315,8 +315,12 @@ TEST(Connection, WrongPasswordKeepsRetryingAndReportsTheReason) {
   cfg.password = "wrong";
   cfg.command_timeout = 300ms;
   Connection conn(io.get_executor(), cfg);
+  // The reason is in the detail of each `disconnected` state; the last state of all may be a
+  // new `connecting` attempt when the request times out.
   std::string last_detail;
-  conn.set_state_handler([&](hydra::redis::State, const std::string& d) { last_detail = d; });
+  conn.set_state_handler([&](hydra::redis::State s, const std::string& d) {
+    if (s == hydra::redis::State::disconnected) last_detail = d;
+  });
   conn.start();
   try {
     run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(cmd("PING")); });
