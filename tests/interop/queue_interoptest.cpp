@@ -104,6 +104,23 @@ std::string mark_line(const std::string& dequeued, bool completed, const std::st
   return line + "}";
 }
 
+// Node queues jobs 1..count (queueMessage from "node:/"); their mids in order. A failed
+// queueMessage (an answer with `result`) is reported and stops the list short.
+std::vector<std::string> node_queues_jobs(hydra::test::NodeService& node, int count) {
+  std::vector<std::string> mids;
+  for (int n = 1; n <= count; ++n) {
+    auto queued = boost::json::parse(node_command(
+        node, R"({"cmd":"queue","msg":)" + hydra::json::stringify(job("node:/", n)) + "}",
+        "QUEUED"));
+    if (queued.as_object().contains("result")) {
+      ADD_FAILURE() << "queueMessage failed: " << queued;
+      break;
+    }
+    mids.push_back(std::string(queued.at("mid").as_string()));
+  }
+  return mids;
+}
+
 }  // namespace
 
 TEST_F(QueueInterop, CppQueuesNodeDequeuesAndMarks) {
@@ -137,14 +154,8 @@ TEST_F(QueueInterop, NodeQueuesCppDequeuesAndMarks) {
   RedisServer server;
   Cpp cpp(server);
   hydra::test::NodeService node(server.url(), kSvc);
-  std::vector<std::string> mids;
-  for (int n = 1; n <= 3; ++n) {
-    auto queued = boost::json::parse(node_command(
-        node, R"({"cmd":"queue","msg":)" + hydra::json::stringify(job("node:/", n)) + "}",
-        "QUEUED"));
-    ASSERT_FALSE(queued.as_object().contains("result")) << queued;
-    mids.push_back(std::string(queued.at("mid").as_string()));
-  }
+  auto mids = node_queues_jobs(node, 3);
+  ASSERT_EQ(mids.size(), 3u);
 
   auto one = cpp.get();
   ASSERT_TRUE(one);
@@ -176,13 +187,8 @@ TEST_F(QueueInterop, NodeQueuesCppDrainsWithMarkAndTakeNext) {
   RedisServer server;
   Cpp cpp(server);
   hydra::test::NodeService node(server.url(), kSvc);
-  std::vector<std::string> mids;
-  for (int n = 1; n <= 4; ++n) {
-    auto queued = boost::json::parse(node_command(
-        node, R"({"cmd":"queue","msg":)" + hydra::json::stringify(job("node:/", n)) + "}",
-        "QUEUED"));
-    mids.push_back(std::string(queued.at("mid").as_string()));
-  }
+  auto mids = node_queues_jobs(node, 4);
+  ASSERT_EQ(mids.size(), 4u);
   auto item = cpp.get();
   ASSERT_TRUE(item);
   std::vector<std::string> seen;
