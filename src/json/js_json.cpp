@@ -220,12 +220,9 @@ class Builder {
   }
   bool on_object_begin(boost::json::error_code&) { return open(false); }
   bool on_object_end(std::size_t n, boost::json::error_code&) {
-    if (sink_ && frames_.size() == 1) {
-      // The top-level object of try_parse_members: its members go to the sink as they are.
-      const std::size_t start = close();
-      for (std::size_t i = start; i < items_.size(); ++i)
-        sink_(sink_context_, items_[i].key, std::move(items_[i].value));
-      items_.resize(start);
+    if (at_sink_level()) {
+      // The top-level object of try_parse_members: its members went to the sink as they came.
+      close();
       top_object_ = true;
       return true;
     }
@@ -242,9 +239,9 @@ class Builder {
     return true;
   }
   bool on_string(boost::json::string_view s, std::size_t, boost::json::error_code&) {
-    if (text_.empty()) return add(boost::json::string(s));
+    if (text_.empty()) return add(boost::json::value(std::string_view(s.data(), s.size())));
     text_.append(s.data(), s.size());
-    bool ok = add(boost::json::string(text_));
+    bool ok = add(boost::json::value(std::string_view(text_)));
     text_.clear();
     return ok;
   }
@@ -268,11 +265,11 @@ class Builder {
   }
   bool on_int64(std::int64_t i, boost::json::string_view, boost::json::error_code&) {
     text_.clear();
-    return add(i);
+    return add(boost::json::value(i));
   }
   bool on_uint64(std::uint64_t u, boost::json::string_view, boost::json::error_code&) {
     text_.clear();
-    return add(u);
+    return add(boost::json::value(u));
   }
   bool on_double(double d, boost::json::string_view s, boost::json::error_code&) {
     text_.append(s.data(), s.size());
@@ -281,10 +278,10 @@ class Builder {
     // Out of range means overflow or underflow, where Boost's ±infinity or 0 is already right.
     if (r.ec == std::errc() && r.ptr == text_.data() + text_.size()) d = exact;
     text_.clear();
-    return add(d);
+    return add(boost::json::value(d));
   }
-  bool on_bool(bool b, boost::json::error_code&) { return add(b); }
-  bool on_null(boost::json::error_code&) { return add(nullptr); }
+  bool on_bool(bool b, boost::json::error_code&) { return add(boost::json::value(b)); }
+  bool on_null(boost::json::error_code&) { return add(boost::json::value(nullptr)); }
   bool on_comment_part(boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_comment(boost::json::string_view, boost::json::error_code&) { return true; }
 
@@ -332,8 +329,15 @@ class Builder {
     return start;
   }
 
-  bool add(boost::json::value v) {
-    if (frames_.empty()) {
+  // Inside the top-level object of try_parse_members: a completed member goes to the sink at
+  // once instead of waiting on the stack.
+  bool at_sink_level() const { return sink_ && frames_.size() == 1 && !frames_.front().array; }
+
+  bool add(boost::json::value&& v) {
+    if (at_sink_level()) {
+      sink_(sink_context_, key_, std::move(v));
+      key_.clear();
+    } else if (frames_.empty()) {
       result_ = std::move(v);
     } else if (frames_.back().array) {
       items_.push_back(Item{std::string(), std::move(v)});

@@ -38,10 +38,15 @@ struct KeySlot {
   std::size_t index;
   bool is_short;
 };
+bool same_key(std::string_view key, std::string_view name) {
+  // Length and first letter before the full comparison: most names share a length (the short
+  // ones are two to four letters), and this keeps the lookup out of memcmp.
+  return key.size() == name.size() && !key.empty() && key[0] == name[0] && key == name;
+}
 std::optional<KeySlot> slot_of(std::string_view key) {
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (key == kLong[i]) return KeySlot{i, false};
-    if (kShortAlias[i] && key == kShort[i]) return KeySlot{i, true};
+    if (same_key(key, kLong[i])) return KeySlot{i, false};
+    if (kShortAlias[i] && same_key(key, kShort[i])) return KeySlot{i, true};
   }
   return std::nullopt;
 }
@@ -138,26 +143,50 @@ Message Message::create(boost::json::object&& in) {
 }
 
 std::optional<Message> Message::parse(std::string_view text) {
-  // The fields are taken from the top-level members as the parser hands them over: the
-  // top-level object itself is never built. Same rules as create_from; a repeated key keeps
-  // its last value, as JSON.parse does.
+  // The fields are taken from the top-level members as the parser hands them over, straight into
+  // the message: the top-level object itself is never built. Same rules as create_from; a
+  // repeated key keeps its last value, as JSON.parse does. A field is usually named once, so its
+  // value goes to its place; only when both its long and its short key occur does the second
+  // kind wait aside until the pick.
+  enum Source : unsigned char { none, by_long, by_short };
   struct Found {
-    std::array<std::optional<boost::json::value>, kFieldCount> by_long;
-    std::array<std::optional<boost::json::value>, kFieldCount> by_short;
+    Message message;
+    std::array<Source, kFieldCount> source{};
+    std::array<std::optional<boost::json::value>, kFieldCount> other;
   } found;
   auto sink = [](void* context, std::string_view key, boost::json::value&& value) {
     auto& f = *static_cast<Found*>(context);
-    if (auto slot = slot_of(key))
-      (slot->is_short ? f.by_short : f.by_long)[slot->index] = std::move(value);
+    auto slot = slot_of(key);
+    if (!slot) return;
+    const Source kind = slot->is_short ? by_short : by_long;
+    auto& source = f.source[slot->index];
+    if (source == none || source == kind) {
+      f.message.fields_[slot->index] = std::move(value);
+      source = kind;
+    } else {
+      f.other[slot->index] = std::move(value);
+    }
   };
   if (!json::try_parse_members(text, sink, &found)) return std::nullopt;
-  Message m;
-  auto at = [](std::optional<boost::json::value>& v) { return v ? &*v : nullptr; };
+  Message& m = found.message;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (auto* v = pick(at(found.by_long[i]), at(found.by_short[i]))) m.fields_[i] = std::move(*v);
+    auto& field = m.fields_[i];
+    if (!field) continue;
+    if (auto& other = found.other[i]) {
+      boost::json::value* by_long_value = found.source[i] == by_long ? &*field : &*other;
+      boost::json::value* by_short_value = found.source[i] == by_long ? &*other : &*field;
+      boost::json::value* v = pick(by_long_value, by_short_value);
+      if (!v) {
+        field.reset();
+      } else if (v != &*field) {
+        *field = std::move(*v);
+      }
+    } else if (!truthy(*field)) {
+      field.reset();
+    }
   }
   m.fill_defaults();
-  return m;
+  return std::move(m);
 }
 
 bool Message::validate() const {

@@ -191,6 +191,9 @@ TEST(Umf, ParseEqualsCreateFromTheParsedObject) {
           R"({"to":"svc:/","frm":"a@b:/","mid":"m","ts":"2026-11-21T04:49:55.469Z","bdy":{"n":1}})",
           R"({"to":"x:/","from":"long:/","frm":"short:/","mid":"m2","timestamp":"t","body":{"k":1},"bdy":{"k":2},"timeout":0,"tmo":7,"type":"","typ":"x","priority":{"deep":[1]}})",
           R"({"to":"a:/","to":"b:/","from":"f:/","mid":"m3","ts":"t","body":0,"bdy":{"z":null},"hdr":{"h":{"i":[]}},"sig":"s","aut":"tok","via":"v","fwd":"w","rmid":"r","ver":"UMF/9"})",
+          // Short keys first, then long ones; a key repeated after its other name.
+          R"({"frm":"s:/","from":"","to":"t:/","mid":"m4","tmo":5,"timeout":9,"bdy":{"a":1},"body":null,"bdy":{"b":2},"typ":"t","type":"u","typ":"","ts":0,"timestamp":"T"})",
+          R"({"mid":"m5","ts":"t","hdr":{"x":1},"headers":0,"hdr":0,"aut":"a","authorization":"b","aut":"c","to":"q:/"})",
       }) {
     auto parsed = Message::parse(text);
     ASSERT_TRUE(parsed) << text;
