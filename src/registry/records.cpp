@@ -50,10 +50,16 @@ std::string Keys::instance_channel(std::string_view svc, std::string_view iid) {
   return join({kChannelPrefix, svc, iid});
 }
 
-std::string new_message_id() {
+void write_message_id(std::span<char, 36> out) {
   // Seeded once per thread: the default generator reads the OS entropy source for every UUID.
   thread_local boost::uuids::random_generator_mt19937 gen;
-  return boost::uuids::to_string(gen());
+  boost::uuids::to_chars(gen(), out.data(), out.data() + out.size());
+}
+
+std::string new_message_id() {
+  std::string id(36, '\0');
+  write_message_id(std::span<char, 36>(id.data(), 36));
+  return id;
 }
 
 std::string new_instance_id() {

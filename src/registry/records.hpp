@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,8 @@ struct Keys {
 std::string new_instance_id();
 /// A new message ID: UUID v4 with dashes, lowercase.
 std::string new_message_id();
+/// The same written into `out` without allocating.
+void write_message_id(std::span<char, 36> out);
 
 /// What a process publishes about itself.
 struct InstanceFacts {

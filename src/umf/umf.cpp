@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <type_traits>
@@ -117,10 +118,30 @@ Message Message::create_from(Object& in) {
   return m;
 }
 
+namespace {
+// The current time as json::iso_now writes it, formatted once per millisecond on each thread:
+// a busy service stamps many messages within one.
+std::string_view timestamp_now() {
+  thread_local std::int64_t cached_ms = -1;
+  thread_local std::string cached;
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count();
+  if (ms != cached_ms) {
+    cached = json::iso_timestamp(now);
+    cached_ms = ms;
+  }
+  return cached;
+}
+}  // namespace
+
 void Message::fill_defaults() {
-  if (!fields_[idx(Field::mid)]) fields_[idx(Field::mid)] = registry::new_message_id();
-  if (!fields_[idx(Field::timestamp)]) fields_[idx(Field::timestamp)] = json::iso_now();
-  if (!fields_[idx(Field::version)]) fields_[idx(Field::version)] = kVersion;
+  if (!fields_[idx(Field::mid)]) {
+    std::array<char, 36> id;
+    registry::write_message_id(id);
+    fields_[idx(Field::mid)].emplace(std::string_view(id.data(), id.size()));
+  }
+  if (!fields_[idx(Field::timestamp)]) fields_[idx(Field::timestamp)].emplace(timestamp_now());
+  if (!fields_[idx(Field::version)]) fields_[idx(Field::version)].emplace(kVersion);
 }
 
 Message Message::create(const Message& in) {
