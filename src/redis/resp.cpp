@@ -2,6 +2,8 @@
 #include "redis/resp.hpp"
 
 #include <charconv>
+#include <memory>
+#include <new>
 
 #include <hiredis/hiredis.h>
 
@@ -78,41 +80,65 @@ void encode(std::string& out, const Command& command) {
 }
 
 namespace {
-
-Reply convert(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::array;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i)
-        out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = Reply::Type::nil;
+// hiredis parses; these callbacks build our Reply objects in place instead of its redisReply
+// tree (which would then be copied): a reply is one allocation plus its strings and element
+// vector. hiredis creates an array before its elements and hands each element its parent's
+// object and index; only top-level objects are ever passed to freeObject.
+Reply* place(const redisReadTask* task, Reply::Type type) {
+  Reply* r = nullptr;
+  if (task->parent != nullptr) {
+    r = &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)];
+  } else {
+    r = new Reply;
   }
-  return out;
+  r->type = type;
+  return r;
 }
 
+// The callbacks are called from C: an allocation failure becomes hiredis' out-of-memory error
+// (a null object) instead of an exception crossing its frames.
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept try {
+  auto type = task->type == REDIS_REPLY_ERROR    ? Reply::Type::error
+              : task->type == REDIS_REPLY_STATUS ? Reply::Type::status
+                                                 : Reply::Type::string;
+  Reply* r = place(task, type);
+  r->str.assign(str, len);
+  return r;
+} catch (const std::bad_alloc&) {
+  return nullptr;
+}
+
+void* create_array(const redisReadTask* task, int elements) noexcept try {
+  Reply* r = place(task, Reply::Type::array);
+  r->elements.resize(elements > 0 ? static_cast<std::size_t>(elements) : 0);
+  return r;
+} catch (const std::bad_alloc&) {
+  return nullptr;
+}
+
+void* create_integer(const redisReadTask* task, long long value) noexcept try {
+  Reply* r = place(task, Reply::Type::integer);
+  r->integer = value;
+  return r;
+} catch (const std::bad_alloc&) {
+  return nullptr;
+}
+
+void* create_nil(const redisReadTask* task) noexcept try {
+  return place(task, Reply::Type::nil);
+} catch (const std::bad_alloc&) {
+  return nullptr;
+}
+
+void free_object(void* reply) {
+  delete static_cast<Reply*>(reply);
+}
+
+redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
+                                             create_nil, free_object};
 }  // namespace
 
-Decoder::Decoder() : reader_(redisReaderCreate()) {}
+Decoder::Decoder() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {}
 
 Decoder::~Decoder() {
   redisReaderFree(reader_);
@@ -131,15 +157,13 @@ std::optional<Reply> Decoder::next() {
     throw Error(errc::protocol_error, "invalid RESP from server: " + why);
   }
   if (raw == nullptr) return std::nullopt;
-  auto* r = static_cast<redisReply*>(raw);
-  Reply out = convert(r);
-  freeReplyObject(r);
-  return out;
+  std::unique_ptr<Reply> r(static_cast<Reply*>(raw));
+  return std::move(*r);
 }
 
 void Decoder::reset() {
   redisReaderFree(reader_);
-  reader_ = redisReaderCreate();
+  reader_ = redisReaderCreateWithFunctions(&kReplyFunctions);
 }
 
 }  // namespace resp

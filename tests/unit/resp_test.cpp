@@ -72,6 +72,46 @@ TEST(Resp, DecodesRepliesFedByteByByte) {
   EXPECT_EQ(got[4].elements[1].elements[0].integer, 1);
 }
 
+TEST(Resp, DecodesNestedArraysWithEveryElementKind) {
+  Decoder d;
+  d.feed("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+  d.feed("*5\r\n$-1\r\n+st\r\n-ERR in\r\n*0\r\n*2\r\n*-1\r\n*1\r\n:-7\r\n*-1\r\n");
+  auto push = d.next();
+  ASSERT_TRUE(push && push->is_array());
+  ASSERT_EQ(push->elements.size(), 3u);
+  EXPECT_EQ(push->elements[0].str, "message");
+  EXPECT_EQ(push->elements[1].str, "ch");
+  EXPECT_EQ(push->elements[2].str, "hello");
+  auto mixed = d.next();
+  ASSERT_TRUE(mixed && mixed->is_array());
+  ASSERT_EQ(mixed->elements.size(), 5u);
+  EXPECT_TRUE(mixed->elements[0].is_nil());
+  EXPECT_EQ(mixed->elements[1].type, Reply::Type::status);
+  EXPECT_EQ(mixed->elements[1].str, "st");
+  EXPECT_TRUE(mixed->elements[2].is_error());
+  EXPECT_EQ(mixed->elements[2].str, "ERR in");
+  EXPECT_TRUE(mixed->elements[3].is_array());
+  EXPECT_TRUE(mixed->elements[3].elements.empty());
+  ASSERT_EQ(mixed->elements[4].elements.size(), 2u);
+  EXPECT_TRUE(mixed->elements[4].elements[0].is_nil());
+  EXPECT_EQ(mixed->elements[4].elements[1].elements.at(0).as_integer(), -7);
+  auto nil_array = d.next();
+  ASSERT_TRUE(nil_array);
+  EXPECT_TRUE(nil_array->is_nil());
+  EXPECT_FALSE(d.next());
+}
+
+TEST(Resp, GarbageInsideAnArrayIsAnErrorAndResetStartsOver) {
+  Decoder d;
+  d.feed("*3\r\n$1\r\na\r\n*2\r\n:1\r\n?bad\r\n");
+  EXPECT_THROW(d.next(), hydra::Error);
+  d.reset();
+  d.feed(":5\r\n");
+  auto r = d.next();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->as_integer(), 5);
+}
+
 TEST(Resp, ProtocolGarbageIsAnError) {
   Decoder d;
   d.feed("?what\r\n");
