@@ -141,8 +141,8 @@ int run_echo(const std::string& url, const std::string& service) {
   asio::io_context io(1);
   hydra::Hydra h(io.get_executor());
   hydra::bench::print_log_errors(h, "echo");
-  h.on_message([&](const hydra::umf::Message& m) {
-    if (wants_echo(m)) asio::co_spawn(io, send_echo(h, m), asio::detached);
+  h.on_message([&](hydra::umf::Message m) {
+    if (wants_echo(m)) asio::co_spawn(io, send_echo(h, std::move(m)), asio::detached);
   });
   return hydra::bench::run_child(
       io, serve_echo(h, hydra::bench::child_service_document(url, service)), "echo");

@@ -98,8 +98,9 @@ asio::awaitable<void> reply(hydra::Hydra& hydra, hydra::umf::Message message) {
 
 /// Replies to every message with `{echo: <its body>, from: "hello-service"}`.
 void answer_messages(hydra::Hydra& hydra) {
-  hydra.on_message([&hydra](const hydra::umf::Message& message) {
-    asio::co_spawn(hydra.get_executor(), reply(hydra, message), asio::detached);
+  // The handler owns the message: it moves into the coroutine that answers it.
+  hydra.on_message([&hydra](hydra::umf::Message message) {
+    asio::co_spawn(hydra.get_executor(), reply(hydra, std::move(message)), asio::detached);
   });
 }
 

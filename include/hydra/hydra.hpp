@@ -106,7 +106,9 @@ class Hydra {
   /// A raw pub/sub message on one of the service's channels.
   using RawMessageHandler = std::function<void(std::string_view channel, std::string_view payload)>;
   /// A received UMF message, normalised (its `to_short()` is what Node's `message` event gives).
-  using MessageHandler = std::function<void(const umf::Message& message)>;
+  /// The message is handed over: a handler taking `umf::Message` by value can keep it or move
+  /// it into a coroutine without copying; one taking `const umf::Message&` works as well.
+  using MessageHandler = std::function<void(umf::Message message)>;
 
   explicit Hydra(boost::asio::any_io_executor executor, RegistryOptions options = {});
   ~Hydra();

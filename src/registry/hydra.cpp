@@ -390,7 +390,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     ++msg_stats.received;
-    if (message_handler) message_handler(message);
+    if (message_handler) message_handler(std::move(message));
   }
 
   std::optional<Result> check_outgoing(const umf::Message& m, umf::Route& route,

@@ -47,12 +47,18 @@ boost::json::object obj(std::string_view text) {
   return boost::json::parse(text).as_object();
 }
 
-// An echo service: replies to every message with {echoed: body}.
+asio::awaitable<void> reply_echoed(hydra::Hydra& h, hydra::umf::Message m) {
+  boost::json::object response;
+  response["body"] = boost::json::object{{"echoed", m.body()}};
+  auto r = co_await h.send_reply_message(m, std::move(response));
+  EXPECT_TRUE(r.ok()) << r.reason;
+}
+
+// An echo service: replies to every message with {echoed: body}. The handler takes the message
+// by value and moves it into the coroutine that answers it.
 void make_echo(hydra::Hydra& h, asio::io_context& io) {
-  h.on_message([&h, &io](const hydra::umf::Message& m) {
-    boost::json::object response;
-    response["body"] = boost::json::object{{"echoed", m.body()}};
-    asio::co_spawn(io, h.send_reply_message(m, response), asio::detached);
+  h.on_message([&h, &io](hydra::umf::Message m) {
+    asio::co_spawn(io, reply_echoed(h, std::move(m)), asio::detached);
   });
 }
 
