@@ -21,14 +21,36 @@ constexpr bool needs_escape(unsigned char c) {
   return c < 0x20 || c == '"' || c == '\\';
 }
 
+// Whether any of the 8 bytes in `w` needs escaping (SWAR: a byte below 0x20, or equal to `"` or
+// `\`). Exact, so a word without such a byte can be skipped whole.
+constexpr bool word_needs_escape(std::uint64_t w) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+  return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
+}
+
+// The first byte at or after `p` that needs escaping, or `end`.
+const char* next_escape(const char* p, const char* end) {
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (word_needs_escape(w)) break;
+    p += 8;
+  }
+  while (p < end && !needs_escape(static_cast<unsigned char>(*p)))
+    ++p;
+  return p;
+}
+
 void append_string(std::string& out, std::string_view s) {
   out.push_back('"');
   const char* p = s.data();
   const char* end = p + s.size();
   while (p < end) {
     const char* run = p;
-    while (p < end && !needs_escape(static_cast<unsigned char>(*p)))
-      ++p;
+    p = next_escape(p, end);
     out.append(run, p);
     if (p == end) break;
     const auto c = static_cast<unsigned char>(*p++);

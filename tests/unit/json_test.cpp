@@ -121,6 +121,26 @@ TEST(JsonString, EveryControlCharacter) {
   EXPECT_EQ(stringify(bj::value(bj::string("\x00\x1f\x1b", 3))), R"("\u0000\u001f\u001b")");
 }
 
+TEST(JsonString, EveryByteAtEveryPositionOfALongString) {
+  // Long strings are scanned eight bytes at a time: each byte value, at each position around
+  // the word boundaries, must come out as it does alone, with the bytes around it untouched.
+  // The neighbours are the bytes nearest the ones that need escaping (0x1f/0x20, '!'/'#',
+  // '['/']', 0x7f/0x80).
+  const std::string filler = "\x20!#[]\x7f\x80\xff";
+  for (int c = 0; c < 256; ++c) {
+    const std::string alone = stringify(bj::value(bj::string(1, static_cast<char>(c))));
+    const std::string escaped = alone.substr(1, alone.size() - 2);
+    for (std::size_t pos = 0; pos < 27; ++pos) {
+      std::string text;
+      for (std::size_t i = 0; i < 27; ++i)
+        text += filler[i % filler.size()];
+      std::string expected = "\"" + text.substr(0, pos) + escaped + text.substr(pos + 1) + "\"";
+      text[pos] = static_cast<char>(c);
+      ASSERT_EQ(stringify(bj::value(bj::string(text))), expected) << "byte " << c << " at " << pos;
+    }
+  }
+}
+
 TEST(JsonString, InvalidUtf8IsCopiedThrough) {
   bj::string s("\xff\xc3", 2);
   EXPECT_EQ(stringify(bj::value(s)), "\"\xff\xc3\"");
