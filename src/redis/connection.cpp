@@ -14,6 +14,7 @@
 #include <deque>
 #include <set>
 
+#include "common/executors.hpp"
 #include "hydra/error.hpp"
 #include "redis/resp.hpp"
 #include "redis/transport.hpp"
@@ -153,8 +154,17 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     auto replies = std::move(p.replies);
     auto ex = asio::get_associated_executor(handler, fallback);
     if (now) {
-      // A handler that throws does not reach the reader: the io_context's executor captures the
-      // exception and run() rethrows it, as for a posted handler.
+      if (runs_here(ex)) {
+        // What dispatch would do, without wrapping the handler in a type-erased function first.
+        // A handler that throws does not reach the reader: as the io_context does for an inline
+        // handler, the exception comes out of run() instead.
+        try {
+          std::move(handler)(ec, std::move(replies));
+        } catch (...) {
+          asio::post(strand, [e = std::current_exception()] { std::rethrow_exception(e); });
+        }
+        return;
+      }
       asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(replies)]() mutable {
         std::move(h)(ec, std::move(r));
       });
@@ -167,6 +177,12 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         std::move(h)(ec, std::move(r));
       });
     });
+  }
+
+  // A handler whose executor is this single-threaded connection's own: the reader is running on
+  // it, so the handler may be invoked directly.
+  bool runs_here(const asio::any_completion_executor& ex) const {
+    return config.single_threaded && same_serial_executor(strand, ex);
   }
 
   void enqueue(std::vector<Command> commands, RequestOptions options, BatchHandler handler) {
@@ -540,6 +556,12 @@ void Connection::stop() {
 
 void Connection::initiate(std::vector<Command> commands, RequestOptions options,
                           BatchHandler handler) {
+  if (impl_->config.single_threaded) {
+    // Every call comes from the one thread that runs the executor (Config::single_threaded):
+    // the request is queued at once, as dispatch would, without a type-erased function.
+    impl_->enqueue(std::move(commands), options, std::move(handler));
+    return;
+  }
   asio::dispatch(impl_->strand, [impl = impl_, cmds = std::move(commands), options,
                                  h = std::move(handler)]() mutable {
     impl->enqueue(std::move(cmds), options, std::move(h));

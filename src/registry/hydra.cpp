@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,8 +17,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/executors.hpp"
 #include "hydra/json.hpp"
 #include "hydra/route_pattern.hpp"
+#include "registry/pending_requests.hpp"
 #include "registry/records.hpp"
 
 namespace asio = boost::asio;
@@ -51,7 +54,11 @@ struct PresenceCacheEntry {
 
 struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor executor, RegistryOptions options)
-      : ex(std::move(executor)), opts(options), presence_timer(ex), rng(std::random_device{}()) {}
+      : ex(std::move(executor)),
+        opts(options),
+        request_timer(ex),
+        presence_timer(ex),
+        rng(std::random_device{}()) {}
 
   asio::any_io_executor ex;
   RegistryOptions opts;
@@ -73,12 +80,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   RawMessageHandler raw_handler;
   MessageHandler message_handler;
   MessagingStats msg_stats;
-  struct PendingRequest {
-    explicit PendingRequest(asio::any_io_executor ex) : timer(std::move(ex)) {}
-    asio::steady_timer timer;
-    std::optional<umf::Message> reply;
-  };
-  std::unordered_map<std::string, std::shared_ptr<PendingRequest>> pending;
+  // request(): the requests waiting for replies, and one timer at the earliest deadline among
+  // them (request_timer_at; max() when it is not set).
+  registry::PendingRequests pending;
+  asio::steady_timer request_timer;
+  std::chrono::steady_clock::time_point request_timer_at =
+      std::chrono::steady_clock::time_point::max();
   redis::Connection::StateHandler state_handler;
   std::vector<CompiledRoute> routes;
   std::map<std::string, PresenceCacheEntry> presence_cache;
@@ -380,12 +387,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                                    std::string(channel) + " (reported once)");
       return;
     }
-    if (auto rmid = message.rmid(); !rmid.empty()) {
-      if (auto it = pending.find(rmid); it != pending.end()) {
+    if (const auto* rmid = message.get(umf::Field::rmid); rmid && rmid->is_string()) {
+      std::optional<registry::PendingRequests::Waiter> waiter;
+      const auto& id = rmid->get_string();
+      if (pending.deliver(std::string_view(id.data(), id.size()), std::move(message), waiter)) {
         ++msg_stats.replies;
-        it->second->reply = std::move(message);
-        it->second->timer.cancel();
-        pending.erase(it);
+        if (waiter) resume(std::move(*waiter), {});
         return;
       }
     }
@@ -484,6 +491,37 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Resumes a request() coroutine. It runs on this object's executor, which is running this
+  // code, so the waiter is invoked directly; an exception it lets out comes out of run(), as it
+  // would from a posted handler, instead of unwinding the caller (a connection's reader).
+  void resume(registry::PendingRequests::Waiter waiter, std::error_code ec) {
+    auto waiter_ex = asio::get_associated_executor(waiter, ex);
+    if (!same_serial_executor(ex, waiter_ex)) {
+      asio::dispatch(waiter_ex, [w = std::move(waiter), ec]() mutable { std::move(w)(ec); });
+      return;
+    }
+    try {
+      std::move(waiter)(ec);
+    } catch (...) {
+      asio::post(ex, [e = std::current_exception()] { std::rethrow_exception(e); });
+    }
+  }
+
+  // Sets the request timer to `deadline` unless it is already due earlier.
+  void arm_request_timer(std::chrono::steady_clock::time_point deadline) {
+    if (deadline >= request_timer_at) return;
+    request_timer_at = deadline;
+    request_timer.expires_at(deadline);  // a wait under way ends with operation_aborted
+    request_timer.async_wait([weak = weak_from_this()](std::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec) return;
+      self->request_timer_at = std::chrono::steady_clock::time_point::max();
+      for (auto& w : self->pending.expire(std::chrono::steady_clock::now()))
+        self->resume(std::move(w), make_error_code(errc::timeout));
+      self->arm_request_timer(self->pending.next_deadline());
+    });
+  }
+
   asio::awaitable<umf::Message> request(umf::Message m, std::chrono::milliseconds timeout) {
     if (!registered) {
       throw Error(errc::not_initialized,
@@ -495,30 +533,40 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       mid = registry::new_message_id();
       m.set(umf::Field::mid, boost::json::string(mid));
     }
-    auto waiter = std::make_shared<PendingRequest>(ex);
-    waiter->timer.expires_after(timeout);
-    pending[mid] = waiter;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!pending.add(mid, deadline)) {
+      throw Error(errc::invalid_message, "a request with mid " + mid + " is already waiting");
+    }
     Result sent;
     try {
       sent = co_await send_message(std::move(m));
     } catch (...) {
-      pending.erase(mid);
+      pending.take(mid);
       throw;
     }
     if (!sent.ok()) {
-      pending.erase(mid);
+      pending.take(mid);
       throw Error(sent.status_code == 503   ? errc::unavailable
                   : sent.status_code == 500 ? errc::redis_error
                                             : errc::invalid_message,
                   sent.reason);
     }
-    if (!waiter->reply) co_await waiter->timer.async_wait(asio::as_tuple(use_awaitable));
-    pending.erase(mid);
-    if (!waiter->reply) {
+    // The reply may already be here: it travels on the subscriber connection, the PUBLISH's
+    // answer on the command connection.
+    if (!pending.settled(mid, std::chrono::steady_clock::now())) {
+      auto wait = [this, &mid, deadline](auto handler) {
+        pending.wait(mid, registry::PendingRequests::Waiter(std::move(handler)));
+        arm_request_timer(deadline);
+      };
+      auto token = asio::as_tuple(use_awaitable);
+      co_await asio::async_initiate<decltype(token), void(std::error_code)>(wait, token);
+    }
+    auto reply = pending.take(mid);
+    if (!reply) {
       throw Error(errc::timeout,
                   "no reply to " + mid + " within " + std::to_string(timeout.count()) + " ms");
     }
-    co_return std::move(*waiter->reply);
+    co_return std::move(*reply);
   }
 
   // Discovery ----------------------------------------------------------------------------------

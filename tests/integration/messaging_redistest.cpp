@@ -2,6 +2,8 @@
 // size limit and malformed input on the channels.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 
@@ -216,6 +218,76 @@ TEST(Messaging, RequestTimesOutAndLeavesNothingBehind) {
   } catch (const hydra::Error& e) {
     EXPECT_EQ(e.code(), hydra::errc::unavailable);
   }
+  EXPECT_EQ(client.pending_requests(), 0u);
+}
+
+TEST(Messaging, EachRequestTimesOutAtItsOwnDeadline) {
+  // One timer serves every pending request: a later request with a shorter timeout must move
+  // it earlier, and the longer one must still wait its full time.
+  RedisServer server;
+  Mesh mesh;
+  mesh.add(server, "silent");
+  auto& client = mesh.add(server, "client");
+  const auto start = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::duration> timed_out_after;
+  auto ask = [&](std::string name, std::chrono::milliseconds timeout) -> asio::awaitable<void> {
+    try {
+      co_await client.request(
+          hydra::umf::Message::create(obj(R"({"to":"silent:/","from":"c:/","body":{"a":1}})")),
+          timeout);
+      ADD_FAILURE() << name << " got a reply from a silent service";
+    } catch (const hydra::Error& e) {
+      EXPECT_EQ(e.code(), hydra::errc::timeout) << name;
+      timed_out_after[name] = std::chrono::steady_clock::now() - start;
+    }
+  };
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    asio::co_spawn(mesh.io, ask("long", 900ms), asio::detached);
+    asio::co_spawn(mesh.io, ask("short", 200ms), asio::detached);
+    asio::co_spawn(mesh.io, ask("middle", 500ms), asio::detached);
+    for (int i = 0; i < 150 && timed_out_after.size() < 3; ++i)
+      co_await hydra::test::sleep_for(10ms);
+  });
+  ASSERT_EQ(timed_out_after.size(), 3u);
+  EXPECT_GE(timed_out_after["short"], 190ms);
+  EXPECT_LT(timed_out_after["short"], 450ms);
+  EXPECT_GE(timed_out_after["middle"], 490ms);
+  EXPECT_LT(timed_out_after["middle"], 850ms);
+  EXPECT_GE(timed_out_after["long"], 890ms);
+  EXPECT_EQ(client.pending_requests(), 0u);
+}
+
+TEST(Messaging, ARequestWhoseMidIsAlreadyWaitingIsRefused) {
+  RedisServer server;
+  Mesh mesh;
+  mesh.add(server, "silent");
+  auto& client = mesh.add(server, "client");
+  auto m = hydra::umf::Message::create(
+      obj(R"({"to":"silent:/","from":"c:/","mid":"same-mid","body":{"a":1}})"));
+  bool first_timed_out = false;
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    asio::co_spawn(
+        mesh.io,
+        [&]() -> asio::awaitable<void> {
+          try {
+            co_await client.request(m, 300ms);
+          } catch (const hydra::Error& e) {
+            first_timed_out = e.code() == hydra::errc::timeout;
+          }
+        },
+        asio::detached);
+    co_await hydra::test::sleep_for(50ms);
+    try {
+      co_await client.request(m, 300ms);
+      ADD_FAILURE() << "the second request with the same mid was accepted";
+    } catch (const hydra::Error& e) {
+      EXPECT_EQ(e.code(), hydra::errc::invalid_message);
+      EXPECT_NE(std::string(e.what()).find("same-mid"), std::string::npos) << e.what();
+    }
+    for (int i = 0; i < 50 && !first_timed_out; ++i)
+      co_await hydra::test::sleep_for(10ms);
+  });
+  EXPECT_TRUE(first_timed_out) << "the first request keeps its own deadline";
   EXPECT_EQ(client.pending_requests(), 0u);
 }
 

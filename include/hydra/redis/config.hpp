@@ -56,9 +56,10 @@ struct Config {
   /// link is reset. This is what notices a dead peer behind a proxy or a half-open TCP link on a
   /// subscriber connection, which otherwise never sends anything. Zero disables it.
   std::chrono::milliseconds health_check_interval{5000};
-  /// The executor is run by exactly one thread and every call comes from that thread: the
-  /// connection then skips its internal strand, so a command costs one queue hop less. Leave it
-  /// false when several threads run the executor or call the connection.
+  /// The executor runs one handler at a time (one thread runs it, or it is a strand) and every
+  /// call comes from it: the connection then skips its internal strand, queues commands and
+  /// completes them directly, so a command costs no queue hop. Leave it false when several
+  /// threads run the executor or call the connection.
   bool single_threaded = false;
   /// When this many requests are waiting to be written and no write is under way, they are
   /// written at once (if the socket takes them without waiting) instead of after every reply
