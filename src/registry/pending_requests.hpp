@@ -6,10 +6,10 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <functional>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
