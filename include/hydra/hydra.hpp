@@ -220,7 +220,9 @@ class Hydra {
   /// Sends `message` from `<iid>@<svc>:/` (so the reply comes back to this instance) and
   /// completes with the reply whose `rmid` is its mid. Throws `Error(timeout)` after `timeout`
   /// (nothing is left behind), `Error(unavailable|invalid_message|redis_error)` when it cannot
-  /// be sent. Requires register_service().
+  /// be sent or when a request with the same mid is already waiting, and
+  /// `boost::system::system_error(operation_aborted)` when its wait is cancelled (for example as
+  /// the losing side of `||`). Requires register_service().
   boost::asio::awaitable<umf::Message> request(umf::Message message,
                                                std::chrono::milliseconds timeout);
   /// Receiver counters.

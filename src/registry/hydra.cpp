@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstdio>
 #include <random>
 #include <set>
@@ -555,11 +556,32 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     // answer on the command connection.
     if (!pending.settled(mid, std::chrono::steady_clock::now())) {
       auto wait = [this, &mid, deadline](auto handler) {
+        auto slot = asio::get_associated_cancellation_slot(handler);
         pending.wait(mid, registry::PendingRequests::Waiter(std::move(handler)));
         arm_request_timer(deadline);
+        // Cancellation (e.g. the losing side of `||`) ends the wait at once. The slot is
+        // assigned after the handler was wrapped (with Boost 1.81 an assignment made before the
+        // wrapping never fired), and the requester is resumed from the queue, not from inside
+        // the slot's own handler.
+        if (slot.is_connected()) {
+          slot.assign([weak = weak_from_this(), mid](asio::cancellation_type) {
+            auto self = weak.lock();
+            if (!self) return;
+            if (auto w = self->pending.cancel_wait(mid)) {
+              asio::post(self->ex, [self, w = std::move(*w)]() mutable {
+                self->resume(std::move(w), std::make_error_code(std::errc::operation_canceled));
+              });
+            }
+          });
+        }
       };
       auto token = asio::as_tuple(use_awaitable);
-      co_await asio::async_initiate<decltype(token), void(std::error_code)>(wait, token);
+      auto [ec] =
+          co_await asio::async_initiate<decltype(token), void(std::error_code)>(wait, token);
+      if (ec == std::errc::operation_canceled) {
+        pending.take(mid);
+        throw boost::system::system_error(asio::error::operation_aborted);
+      }
     }
     auto reply = pending.take(mid);
     if (!reply) {

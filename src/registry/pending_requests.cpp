@@ -16,6 +16,14 @@ void PendingRequests::wait(std::string_view mid, Waiter waiter) {
   if (it != entries_.end()) it->second.waiter.emplace(std::move(waiter));
 }
 
+std::optional<PendingRequests::Waiter> PendingRequests::cancel_wait(std::string_view mid) {
+  auto it = entries_.find(mid);
+  if (it == entries_.end() || !it->second.waiter) return std::nullopt;
+  std::optional<Waiter> waiter(std::move(*it->second.waiter));
+  it->second.waiter.reset();
+  return waiter;
+}
+
 bool PendingRequests::deliver(std::string_view mid, umf::Message&& reply,
                               std::optional<Waiter>& resume) {
   auto it = entries_.find(mid);

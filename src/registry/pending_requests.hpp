@@ -35,6 +35,10 @@ class PendingRequests {
   /// expire() hands it back.
   void wait(std::string_view mid, Waiter waiter);
 
+  /// The requester stopped waiting (its wait was cancelled): its waiter, if it still waits, is
+  /// handed back to be invoked with `operation_aborted`.
+  std::optional<Waiter> cancel_wait(std::string_view mid);
+
   /// A reply for `mid` arrived. False when no request waits for it (the message is not a reply
   /// to this instance's requests). When the requester already waits, its waiter is handed back
   /// in `resume`.

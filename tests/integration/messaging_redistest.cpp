@@ -5,6 +5,8 @@
 #include <map>
 
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include "hydra/hydra.hpp"
@@ -254,6 +256,29 @@ TEST(Messaging, EachRequestTimesOutAtItsOwnDeadline) {
   EXPECT_GE(timed_out_after["middle"], 490ms);
   EXPECT_LT(timed_out_after["middle"], 850ms);
   EXPECT_GE(timed_out_after["long"], 890ms);
+  EXPECT_EQ(client.pending_requests(), 0u);
+}
+
+TEST(Messaging, ACancelledRequestStopsWaitingAtOnce) {
+  // As the losing side of `||` the request is cancelled: it must end then, not at its timeout,
+  // and leave nothing behind.
+  using namespace boost::asio::experimental::awaitable_operators;
+  RedisServer server;
+  Mesh mesh;
+  mesh.add(server, "silent");
+  auto& client = mesh.add(server, "client");
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t winner = 99;
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    asio::steady_timer timer(mesh.io, 150ms);
+    auto ask = client.request(
+        hydra::umf::Message::create(obj(R"({"to":"silent:/","from":"c:/","body":{"a":1}})")), 5s);
+    auto tick = timer.async_wait(asio::use_awaitable);
+    auto result = co_await (std::move(ask) || std::move(tick));
+    winner = result.index();
+  });
+  EXPECT_EQ(winner, 1u) << "the timer should win";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   EXPECT_EQ(client.pending_requests(), 0u);
 }
 

@@ -108,4 +108,22 @@ TEST(PendingRequests, ExpireHandsBackOnlyWaitersPastTheirDeadline) {
   EXPECT_EQ(p.size(), 1u);
 }
 
+TEST(PendingRequests, ACancelledWaitHandsItsWaiterBackOnce) {
+  PendingRequests p;
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(p.add("c", t0 + 1s));
+  EXPECT_FALSE(p.cancel_wait("c")) << "nothing waits yet";
+  Resumed r;
+  p.wait("c", r.waiter());
+  auto w = p.cancel_wait("c");
+  ASSERT_TRUE(w);
+  EXPECT_FALSE(p.cancel_wait("c"));
+  EXPECT_EQ(p.next_deadline(), Clock::time_point::max()) << "a cancelled wait needs no timer";
+  EXPECT_TRUE(p.expire(t0 + 2s).empty());
+  std::optional<PendingRequests::Waiter> resume;
+  EXPECT_TRUE(p.deliver("c", reply_to("c", 3), resume)) << "the entry stays until it is taken";
+  EXPECT_FALSE(resume);
+  EXPECT_TRUE(p.take("c"));
+}
+
 }  // namespace
