@@ -122,9 +122,6 @@ struct Route {
 /// Node's parseRoute, exactly (see the spec §3.3).
 Route parse_route(std::string_view to);
 
-/// Node's sendReplyMessage construction: the original's fields, then rmid = original mid,
-/// to = original from, from = original to, then the response's fields over them (the response
-/// gets a fresh mid/timestamp/version); `to` = original `via` when present; `forward` kept.
 /// Node's sendReplyMessage rules: the original's fields, `rmid` = its mid, to/from swapped,
 /// then every field of `response` (normalised as `create` does, so a fresh mid and timestamp),
 /// then the original's `via` as `to` and its `forward`.
