@@ -370,7 +370,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     wrote_early = true;
     ++early_writes;
     take_queued();
-    auto n = transport.try_write(asio::buffer(write_buffer)).value_or(0);
+    auto n = transport.try_write(asio::buffer(write_buffer));
     write_buffer.erase(0, n);
     if (!write_buffer.empty()) writer_signal.cancel();
   }

@@ -104,15 +104,13 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer) {
   }
 }
 
-std::optional<std::size_t> Transport::try_write(asio::const_buffer buffer) {
+std::size_t Transport::try_write(asio::const_buffer buffer) {
   boost::system::error_code ec;
   std::size_t n = 0;
   if (auto* s = std::get_if<Tcp>(&stream_)) {
     n = s->write_some(buffer, ec);
   } else if (auto* s = std::get_if<Unix>(&stream_)) {
     n = s->write_some(buffer, ec);
-  } else {
-    return std::nullopt;
   }
   return ec ? 0 : n;
 }

@@ -8,7 +8,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <memory>
-#include <optional>
 #include <string>
 #include <variant>
 
@@ -27,10 +26,11 @@ class Transport {
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
   boost::asio::awaitable<void> write(boost::asio::const_buffer buffer);
   /// Writes what the socket takes now without waiting: the bytes written (0 when it would
-  /// block or failed; the next asynchronous operation reports the error). nullopt for TLS,
-  /// whose records cannot be written partially this way, and when not connected.
-  std::optional<std::size_t> try_write(boost::asio::const_buffer buffer);
-  /// Whether try_write can write on this stream (TCP or Unix socket, connected).
+  /// block or failed, the next asynchronous operation then reports the error, and 0 when
+  /// can_try_write() is false).
+  std::size_t try_write(boost::asio::const_buffer buffer);
+  /// Whether try_write can write on this stream: a connected TCP or Unix socket (not TLS, whose
+  /// records cannot be written partially this way).
   bool can_try_write() const;
   /// Closes the stream (idempotent); pending reads and writes complete with an error.
   void close();
