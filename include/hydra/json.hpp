@@ -31,7 +31,8 @@ using MemberSink = void (*)(void* context, std::string_view key, boost::json::va
 /// Parses JSON text whose top level is an object and hands each of its members to `sink` in
 /// document order (a repeated key once per occurrence), without building the object itself.
 /// False when the text is not valid JSON or not an object; members handed over before the error
-/// was found must then be discarded. Nested values are built as try_parse builds them.
+/// was found must then be discarded. Nested values are built as try_parse builds them. The
+/// sink runs inside the thread's parser, so it must not parse JSON itself.
 bool try_parse_members(std::string_view text, MemberSink sink, void* context);
 
 /// `new Date(tp).toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fractional digits).

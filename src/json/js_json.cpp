@@ -465,18 +465,21 @@ std::string format_number(double value) {
 }
 
 namespace {
-// Runs the thread's parser over `text` (the builder set up by the caller); false on any error.
-bool run_parser(std::string_view text, MemberSink sink, void* context,
-                boost::json::basic_parser<Builder>*& used) {
-  // One parser per thread, reset for every document: its stacks and the builder's keep their
-  // capacity between messages.
+// One parser per thread, reset for every document: its stacks and the builder's keep their
+// capacity between messages.
+boost::json::basic_parser<Builder>& thread_parser() {
   thread_local boost::json::basic_parser<Builder> parser = [] {
     boost::json::parse_options opts;
     // JSON.parse has no nesting limit short of the stack; Boost's default of 32 is far below it.
     opts.max_depth = 10000;
     return boost::json::basic_parser<Builder>(opts);
   }();
-  used = &parser;
+  return parser;
+}
+
+// Runs `parser` over `text` with the builder set up for `sink`; false on any error.
+bool run_parser(boost::json::basic_parser<Builder>& parser, std::string_view text, MemberSink sink,
+                void* context) {
   parser.reset();
   parser.handler().clear(sink, context);
   boost::json::error_code ec;
@@ -490,16 +493,16 @@ bool run_parser(std::string_view text, MemberSink sink, void* context,
 }  // namespace
 
 std::optional<boost::json::value> try_parse(std::string_view text) {
-  boost::json::basic_parser<Builder>* parser = nullptr;
-  if (!run_parser(text, nullptr, nullptr, parser)) return std::nullopt;
-  return parser->handler().take();
+  auto& parser = thread_parser();
+  if (!run_parser(parser, text, nullptr, nullptr)) return std::nullopt;
+  return parser.handler().take();
 }
 
 bool try_parse_members(std::string_view text, MemberSink sink, void* context) {
-  boost::json::basic_parser<Builder>* parser = nullptr;
-  const bool ok = run_parser(text, sink, context, parser);
-  const bool object = parser->handler().top_object();
-  parser->handler().clear();
+  auto& parser = thread_parser();
+  const bool ok = run_parser(parser, text, sink, context);
+  const bool object = parser.handler().top_object();
+  parser.handler().clear();
   return ok && object;
 }
 
