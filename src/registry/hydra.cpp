@@ -15,9 +15,9 @@
 #include <cstdio>
 #include <random>
 #include <set>
-#include <unordered_map>
 #include <utility>
 
+#include "common/deadline.hpp"
 #include "common/executors.hpp"
 #include "hydra/json.hpp"
 #include "hydra/route_pattern.hpp"
@@ -55,11 +55,7 @@ struct PresenceCacheEntry {
 
 struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor executor, RegistryOptions options)
-      : ex(std::move(executor)),
-        opts(options),
-        request_timer(ex),
-        presence_timer(ex),
-        rng(std::random_device{}()) {}
+      : ex(std::move(executor)), opts(options), presence_timer(ex), rng(std::random_device{}()) {}
 
   asio::any_io_executor ex;
   RegistryOptions opts;
@@ -81,11 +77,11 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   RawMessageHandler raw_handler;
   MessageHandler message_handler;
   MessagingStats msg_stats;
-  // request(): the requests waiting for replies, and one timer at the earliest deadline among
-  // them (request_timer_at; max() when it is not set).
+  // request(): the requests waiting for replies, and one deadline for the earliest of them
+  // (request_deadline_at; max() when it is not armed).
   registry::PendingRequests pending;
-  asio::steady_timer request_timer;
-  std::chrono::steady_clock::time_point request_timer_at =
+  detail::Deadline request_deadline{ex, [this] { on_request_deadline(); }};
+  std::chrono::steady_clock::time_point request_deadline_at =
       std::chrono::steady_clock::time_point::max();
   redis::Connection::StateHandler state_handler;
   std::vector<CompiledRoute> routes;
@@ -508,19 +504,20 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Sets the request timer to `deadline` unless it is already due earlier.
-  void arm_request_timer(std::chrono::steady_clock::time_point deadline) {
-    if (deadline >= request_timer_at) return;
-    request_timer_at = deadline;
-    request_timer.expires_at(deadline);  // a wait under way ends with operation_aborted
-    request_timer.async_wait([weak = weak_from_this()](std::error_code ec) {
-      auto self = weak.lock();
-      if (!self || ec) return;
-      self->request_timer_at = std::chrono::steady_clock::time_point::max();
-      for (auto& w : self->pending.expire(std::chrono::steady_clock::now()))
-        self->resume(std::move(w), make_error_code(errc::timeout));
-      self->arm_request_timer(self->pending.next_deadline());
-    });
+  // Moves the request deadline to `deadline` unless it is already due earlier.
+  void arm_request_deadline(std::chrono::steady_clock::time_point deadline) {
+    if (deadline >= request_deadline_at) return;
+    request_deadline_at = deadline;
+    request_deadline.arm(deadline);
+  }
+
+  // The earliest request deadline passed: those requests time out, the next one is armed.
+  void on_request_deadline() {
+    request_deadline_at = std::chrono::steady_clock::time_point::max();
+    for (auto& w : pending.expire(std::chrono::steady_clock::now()))
+      resume(std::move(w), make_error_code(errc::timeout));
+    if (auto next = pending.next_deadline(); next != std::chrono::steady_clock::time_point::max())
+      arm_request_deadline(next);
   }
 
   asio::awaitable<umf::Message> request(umf::Message m, std::chrono::milliseconds timeout) {
@@ -558,7 +555,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       auto wait = [this, &mid, deadline](auto handler) {
         auto slot = asio::get_associated_cancellation_slot(handler);
         pending.wait(mid, registry::PendingRequests::Waiter(std::move(handler)));
-        arm_request_timer(deadline);
+        arm_request_deadline(deadline);
         // Cancellation (e.g. the losing side of `||`) ends the wait at once. The slot is
         // assigned after the handler was wrapped (with Boost 1.81 an assignment made before the
         // wrapping never fired), and the requester is resumed from the queue, not from inside
@@ -674,21 +671,15 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<std::vector<InstanceAddress>> get_service_addresses(std::string name) {
     name = name_or_own(std::move(name));
     std::vector<InstanceAddress> out;
-    auto it = presence_cache.find(name);
-    if (it == presence_cache.end() || it->second.expires <= std::chrono::steady_clock::now()) {
-      for (auto& e : co_await get_service_presence(name))
-        out.push_back(
-            InstanceAddress{std::move(e.instance_id), std::move(e.ip), std::move(e.port)});
+    if (const auto* entries = cached_presence(name)) {
+      out.reserve(entries->size());
+      for_each_from_random_start(*entries, [&](const NodeEntry& e) {
+        out.push_back(InstanceAddress{e.instance_id, e.ip, e.port});
+      });
       co_return out;
     }
-    const auto& entries = it->second.entries;
-    out.reserve(entries.size());
-    if (entries.empty()) co_return out;
-    const std::size_t start = rng() % entries.size();
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const auto& e = entries[(start + i) % entries.size()];
-      out.push_back(InstanceAddress{e.instance_id, e.ip, e.port});
-    }
+    for (auto& e : co_await get_service_presence(name))
+      out.push_back(InstanceAddress{std::move(e.instance_id), std::move(e.ip), std::move(e.port)});
     co_return out;
   }
 
@@ -718,23 +709,28 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     return (*entries)[rng() % entries->size()].instance_id;
   }
 
+  // The entries in turn from a random one onwards (wrapping around): how the cached paths
+  // spread load, without copying and shuffling the entries.
+  template <class F>
+  void for_each_from_random_start(const std::vector<NodeEntry>& entries, F f) {
+    if (entries.empty()) return;
+    const std::size_t start = rng() % entries.size();
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      f(entries[(start + i) % entries.size()]);
+  }
+
   // Present instance IDs of a service in random order, from the same cache as
   // get_service_presence but without copying whole entries: this is the send path.
   asio::awaitable<std::vector<std::string>> present_ids(const std::string& name) {
     std::vector<std::string> ids;
-    auto it = presence_cache.find(name);
-    if (it == presence_cache.end() || it->second.expires <= std::chrono::steady_clock::now()) {
-      for (auto& e : co_await get_service_presence(name))
-        ids.push_back(std::move(e.instance_id));
+    if (const auto* entries = cached_presence(name)) {
+      ids.reserve(entries->size());
+      for_each_from_random_start(*entries,
+                                 [&](const NodeEntry& e) { ids.push_back(e.instance_id); });
       co_return ids;
     }
-    const auto& entries = it->second.entries;
-    ids.reserve(entries.size());
-    if (entries.empty()) co_return ids;
-    std::size_t start = rng() % entries.size();
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      ids.push_back(entries[(start + i) % entries.size()].instance_id);
-    }
+    for (auto& e : co_await get_service_presence(name))
+      ids.push_back(std::move(e.instance_id));
     co_return ids;
   }
 
