@@ -579,6 +579,10 @@ TEST_F(RouterTest, AClientThatNeverReadsIsDisconnectedNotBuffered) {
   namespace websocket = boost::beast::websocket;
   asio::io_context io;
   websocket::stream<asio::ip::tcp::socket> ws(io);
+  // A fixed, small receive buffer: left to autotuning it can grow to tcp_rmem's maximum (32 MiB
+  // here), and then it alone could hold every pong of the loop below.
+  ws.next_layer().open(asio::ip::tcp::v4());
+  ws.next_layer().set_option(asio::socket_base::receive_buffer_size(64 * 1024));
   ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), router.port});
   ws.handshake("127.0.0.1", "/");
   // Pings the router answers with pongs that this client never reads: once the socket buffers
