@@ -205,6 +205,7 @@ class Hydra {
   /// instance's instance channel. 400 invalid UMF/route, 413 too large, 503 `Unavailable <svc>
   /// instances` / `Unavailable <svc> instance named <iid>`, 500 Redis error. An instance that
   /// vanished within the cache window (PUBLISH reached nobody) is skipped for the next one.
+  /// The message is checked and serialised by this call; it is published when awaited.
   boost::asio::awaitable<Result> send_message(umf::Message message);
   boost::asio::awaitable<Result> send_message(const boost::json::object& message);
   /// Node's sendBroadcastMessage: to the service channel (all instances); 503 when none is

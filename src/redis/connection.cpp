@@ -46,13 +46,18 @@ namespace {
 struct Pending {
   std::string payload;
   std::size_t expected = 0;
-  std::vector<Reply> replies;
-  // Empty once completed. (std::optional because Boost 1.81's any_completion_handler move
-  // assignment re-wraps the handler instead of moving it.)
-  std::optional<Connection::BatchHandler> handler;
+  std::size_t received = 0;
+  std::vector<Reply> replies;  // a batch's replies
+  Reply reply;                 // the (last) reply of a single command
+  // One of the two is set until the request completes. (std::optional because Boost 1.81's
+  // any_completion_handler move assignment re-wraps the handler instead of moving it.)
+  std::optional<Connection::BatchHandler> batch;
+  std::optional<Connection::ReplyHandler> one;
   Clock::time_point deadline = Clock::time_point::max();
   bool wait_for_connection = true;
   std::string what;  // first command name, for error messages
+
+  bool waiting() const { return batch || one; }
 };
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -147,11 +152,20 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // `now`: the handler may run before this returns (a reply being read on a single-threaded
   // connection; the request has left every queue).
   void complete(Pending& p, std::error_code ec, bool now = false) {
+    if (p.one) {
+      ReplyHandler handler(std::move(*p.one));
+      p.one.reset();
+      finish(std::move(handler), now, ec, std::move(p.reply));
+    } else if (p.batch) {
+      BatchHandler handler(std::move(*p.batch));
+      p.batch.reset();
+      finish(std::move(handler), now, ec, std::move(p.replies));
+    }
+  }
+
+  template <class Handler, class... Args>
+  void finish(Handler handler, bool now, Args... args) {
     const auto& fallback = strand;
-    if (!p.handler) return;
-    BatchHandler handler(std::move(*p.handler));
-    p.handler.reset();
-    auto replies = std::move(p.replies);
     auto ex = asio::get_associated_executor(handler, fallback);
     if (now) {
       if (runs_here(ex)) {
@@ -159,22 +173,22 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         // A handler that throws does not reach the reader: as the io_context does for an inline
         // handler, the exception comes out of run() instead.
         try {
-          std::move(handler)(ec, std::move(replies));
+          std::move(handler)(std::move(args)...);
         } catch (...) {
           asio::post(strand, [e = std::current_exception()] { std::rethrow_exception(e); });
         }
         return;
       }
-      asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(replies)]() mutable {
-        std::move(h)(ec, std::move(r));
+      asio::dispatch(ex, [h = std::move(handler), ... a = std::move(args)]() mutable {
+        std::move(h)(std::move(a)...);
       });
       return;
     }
     // Posted (never run inline) so a handler that issues a new request cannot re-enter the
     // queue being iterated; then dispatched to the handler's own executor.
-    asio::post(strand, [ex, h = std::move(handler), ec, r = std::move(replies)]() mutable {
-      asio::dispatch(ex, [h = std::move(h), ec, r = std::move(r)]() mutable {
-        std::move(h)(ec, std::move(r));
+    asio::post(strand, [ex, h = std::move(handler), ... a = std::move(args)]() mutable {
+      asio::dispatch(ex, [h = std::move(h), ... a = std::move(a)]() mutable {
+        std::move(h)(std::move(a)...);
       });
     });
   }
@@ -187,12 +201,34 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   void enqueue(std::vector<Command> commands, RequestOptions options, BatchHandler handler) {
     auto p = std::make_unique<Pending>();
-    p->handler.emplace(std::move(handler));
+    p->batch.emplace(std::move(handler));
+    for (const auto& c : commands) {
+      resp::encode(p->payload, c);
+      p->expected += replies_for(c);
+    }
+    if (!commands.empty() && !commands.front().empty()) p->what = commands.front().front();
+    submit(std::move(p), options);
+  }
+
+  void enqueue_one(const Command& command, RequestOptions options, ReplyHandler handler) {
+    auto p = std::make_unique<Pending>();
+    p->one.emplace(std::move(handler));
+    if (!command.empty()) {
+      resp::encode(p->payload, command);
+      p->expected = replies_for(command);
+      p->what = command.front();
+    }
+    submit(std::move(p), options);
+  }
+
+  // Queues an encoded request, or completes it at once: with `stopped` or `disconnected` when
+  // it cannot be sent, with no replies when it expects none.
+  void submit(std::unique_ptr<Pending> p, RequestOptions options) {
     if (stopping || state == State::stopped) {
       complete(*p, make_error_code(errc::stopped));
       return;
     }
-    if (commands.empty()) {
+    if (p->expected == 0) {
       complete(*p, {});
       return;
     }
@@ -200,11 +236,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       complete(*p, make_error_code(errc::disconnected));
       return;
     }
-    for (const auto& c : commands) {
-      resp::encode(p->payload, c);
-      p->expected += replies_for(c);
-    }
-    p->what = commands.front().empty() ? "" : commands.front().front();
     auto timeout = options.timeout.count() < 0 ? config.command_timeout : options.timeout;
     if (timeout.count() > 0) p->deadline = Clock::now() + timeout;
     p->wait_for_connection = options.wait_for_connection;
@@ -302,8 +333,12 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       throw Error(errc::protocol_error, "reply without a request: " + r.describe());
     }
     Pending& p = *inflight.front();
-    p.replies.push_back(std::move(r));
-    if (p.replies.size() >= p.expected) {
+    if (p.one) {
+      p.reply = std::move(r);
+    } else {
+      p.replies.push_back(std::move(r));
+    }
+    if (++p.received >= p.expected) {
       auto done = std::move(inflight.front());
       inflight.pop_front();
       // On a single-threaded connection the handler runs now: a coroutine waiting for this
@@ -329,7 +364,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     while (!write_queue.empty()) {
       auto p = std::move(write_queue.front());
       write_queue.pop_front();
-      if (!p->handler) continue;  // timed out before it could be written
+      if (!p->waiting()) continue;  // timed out before it could be written
       write_buffer += p->payload;
       p->payload = std::string();
       inflight.push_back(std::move(p));
@@ -384,7 +419,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       auto now = Clock::now();
       auto next = Clock::time_point::max();
       for (auto& p : write_queue) {
-        if (!p->handler) continue;
+        if (!p->waiting()) continue;
         if (p->deadline <= now) {
           complete(*p, make_error_code(errc::timeout));
         } else {
@@ -393,7 +428,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       }
       bool reset = false;
       for (auto& p : inflight) {
-        if (!p->handler) continue;
+        if (!p->waiting()) continue;
         if (p->deadline <= now) {
           complete(*p, make_error_code(errc::timeout));
           reset = true;
@@ -501,7 +536,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   void fail_all_not_waiting() {
     std::deque<std::unique_ptr<Pending>> keep;
     for (auto& p : write_queue) {
-      if (!p->handler) continue;
+      if (!p->waiting()) continue;
       if (p->wait_for_connection) {
         keep.push_back(std::move(p));
       } else {
@@ -554,6 +589,17 @@ void Connection::stop() {
   asio::dispatch(impl_->strand, [impl = impl_] { impl->do_stop(); });
 }
 
+void Connection::initiate_one(Command command, RequestOptions options, ReplyHandler handler) {
+  if (impl_->config.single_threaded) {
+    impl_->enqueue_one(command, options, std::move(handler));
+    return;
+  }
+  asio::dispatch(impl_->strand,
+                 [impl = impl_, c = std::move(command), options, h = std::move(handler)]() mutable {
+                   impl->enqueue_one(c, options, std::move(h));
+                 });
+}
+
 void Connection::initiate(std::vector<Command> commands, RequestOptions options,
                           BatchHandler handler) {
   if (impl_->config.single_threaded) {
@@ -596,14 +642,12 @@ std::vector<Command> one(Command cmd) {
 }  // namespace
 
 asio::awaitable<Reply> Connection::exec(Command command, RequestOptions options) {
-  std::string what = command.empty() ? "command" : command.front();
-  std::vector<Command> batch;
-  batch.push_back(std::move(command));
-  auto [ec, replies] =
-      co_await async_exec(std::move(batch), options, asio::as_tuple(use_awaitable));
+  if (command.empty()) throw Error(errc::invalid_argument, "an empty command has no name");
+  std::string what = command.front();
+  auto [ec, reply] =
+      co_await async_exec_one(std::move(command), options, asio::as_tuple(use_awaitable));
   if (ec) throw_transport(ec, what);
-  if (replies.empty()) throw Error(errc::unexpected_reply, "no reply to " + what);
-  co_return std::move(replies.front());
+  co_return std::move(reply);
 }
 
 asio::awaitable<std::vector<Reply>> Connection::exec_batch(std::vector<Command> commands,

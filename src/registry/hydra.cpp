@@ -397,22 +397,39 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (message_handler) message_handler(std::move(message));
   }
 
-  std::optional<Result> check_outgoing(const umf::Message& m, umf::Route& route,
-                                       std::string& payload) {
+  // A message checked and serialised for publishing, or why it cannot be sent. Only these
+  // strings travel on: moving a whole umf::Message costs more than the send itself.
+  struct Outgoing {
+    std::optional<Result> refused;
+    std::string service;   // lower-cased
+    std::string instance;  // "" = any instance of the service
+    std::string payload;   // the short form, as published
+    std::string mid;
+  };
+
+  Outgoing check_outgoing(const umf::Message& m) {
+    Outgoing out;
     if (!m.validate()) {
-      return Result::failure(400, R"(UMF message requires "to", "from" and "body" fields)");
+      out.refused = Result::failure(400, R"(UMF message requires "to", "from" and "body" fields)");
+      return out;
     }
-    route = umf::parse_route(m.to());
-    if (!route.error.empty()) return Result::failure(400, route.error);
+    auto route = umf::parse_route(m.to());
+    if (!route.error.empty()) {
+      out.refused = Result::failure(400, route.error);
+      return out;
+    }
     // Service names are stored lower-cased; Node would look up the name as written and miss.
-    route.service_name = lower(std::move(route.service_name));
-    payload = m.to_short_json();
-    if (payload.size() > opts.max_message_bytes) {
-      return Result::failure(413, "message of " + std::to_string(payload.size()) +
-                                      " bytes exceeds the limit of " +
-                                      std::to_string(opts.max_message_bytes) + " bytes");
+    out.service = lower(std::move(route.service_name));
+    out.instance = std::move(route.instance);
+    out.payload = m.to_short_json();
+    if (out.payload.size() > opts.max_message_bytes) {
+      out.refused = Result::failure(413, "message of " + std::to_string(out.payload.size()) +
+                                             " bytes exceeds the limit of " +
+                                             std::to_string(opts.max_message_bytes) + " bytes");
+      return out;
     }
-    return std::nullopt;
+    out.mid = m.mid();
+    return out;
   }
 
   // Node logs every 503 of sendMessage/sendBroadcastMessage as an error before resolving.
@@ -421,34 +438,136 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     return Result::failure(503, reason);
   }
 
-  asio::awaitable<Result> send_message(umf::Message m) {
-    umf::Route route;
-    std::string payload;
-    if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
-    const auto& svc = route.service_name;
+  using SendHandler = asio::any_completion_handler<void(Result)>;
+
+  // sendMessage as an asynchronous operation, `void(Result)`, for a message already checked.
+  // When the presence cache knows the destination (every reply, and most sends to a service)
+  // it is one PUBLISH whose reply completes the send directly: no coroutine frame between the
+  // caller and the connection. Everything else (cache misses, a pick that nobody received)
+  // goes through send_checked.
+  template <class Token>
+  auto async_send(Outgoing out, Token& token) {
+    return asio::async_initiate<Token, void(Result)>(
+        [this](auto handler, Outgoing o) {
+          start_send(std::move(o), SendHandler(std::move(handler)));
+        },
+        token, std::move(out));
+  }
+
+  void start_send(Outgoing out, SendHandler handler) {
+    if (out.refused) {
+      // Completed from inside the initiation: posted, as an asynchronous operation must be.
+      asio::post(ex, [self = shared_from_this(), h = std::move(handler),
+                      r = std::move(*out.refused)]() mutable {
+        self->deliver(std::move(h), std::move(r));
+      });
+      return;
+    }
+    const bool named = !out.instance.empty();
+    const std::string* pick = nullptr;
+    std::optional<std::string> random_pick;
+    if (!conn) {
+      // Not initialised: send_checked reports it.
+    } else if (named) {
+      auto known = named_presence(out.service, out.instance);
+      if (known && known->first && known->second) pick = &out.instance;
+    } else if ((random_pick = random_cached_instance(out.service))) {
+      pick = &*random_pick;
+    }
+    if (!pick) {
+      send_checked(std::move(out), std::move(handler));
+      return;
+    }
+    auto channel = registry::Keys::instance_channel(out.service, *pick);
+    // A random pick may have died within the cache's lifetime; then the send goes on with
+    // the other instances, and needs the payload again.
+    auto command = named ? redis::cmd("PUBLISH", std::move(channel), std::move(out.payload))
+                         : redis::cmd("PUBLISH", std::move(channel), out.payload);
+    conn->async_exec_one(
+        std::move(command), {},
+        [self = shared_from_this(), h = std::move(handler), out = std::move(out),
+         random_pick = std::move(random_pick)](std::error_code ec, redis::Reply reply) mutable {
+          if (ec || reply.type != redis::Reply::Type::integer) {
+            self->deliver(std::move(h), self->publish_failed(ec, reply));
+          } else if (reply.integer > 0 || !random_pick) {
+            // A named instance the cache lists counts as reached whatever PUBLISH's count
+            // says, as in Node's sendMessage.
+            self->deliver(std::move(h), Result::success(std::move(out.mid)));
+          } else {
+            // Nobody received it: that instance is forgotten and the others are tried.
+            self->forget_instance(*random_pick);
+            self->send_checked(std::move(out), std::move(h));
+          }
+        });
+  }
+
+  // The outcome of a PUBLISH that failed: the connection's error or Redis's error reply.
+  Result publish_failed(std::error_code ec, const redis::Reply& reply) {
+    std::string reason = ec                 ? "Redis PUBLISH: " + ec.message()
+                         : reply.is_error() ? reply.str
+                                            : "expected an integer reply, got " + reply.describe();
+    log("error", reason);
+    return Result::failure(500, std::move(reason));
+  }
+
+  // Completes a send. A handler on this object's executor (the usual case: the caller runs
+  // there) is invoked directly, as `resume` does for requests.
+  void deliver(SendHandler handler, Result result) {
+    auto hex = asio::get_associated_executor(handler, ex);
+    if (!same_serial_executor(ex, hex)) {
+      asio::dispatch(hex, [h = std::move(handler), r = std::move(result)]() mutable {
+        std::move(h)(std::move(r));
+      });
+      return;
+    }
     try {
-      if (!route.instance.empty()) {
-        // A named instance (every reply): answered from the cache without copying it.
-        auto known = named_presence(svc, route.instance);
+      std::move(handler)(std::move(result));
+    } catch (...) {
+      asio::post(ex, [e = std::current_exception()] { std::rethrow_exception(e); });
+    }
+  }
+
+  // The rest of sendMessage as a coroutine: presence lookups when the cache does not answer,
+  // and every present instance in turn until one receives the message.
+  void send_checked(Outgoing out, SendHandler handler) {
+    asio::co_spawn(ex, send_to_present(std::move(out)),
+                   [self = shared_from_this(), h = std::move(handler)](std::exception_ptr e,
+                                                                       Result r) mutable {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& x) {
+                         r = Result::failure(500, x.what());
+                       }
+                     }
+                     self->deliver(std::move(h), std::move(r));
+                   });
+  }
+
+  asio::awaitable<Result> send_to_present(Outgoing out) {
+    const auto& svc = out.service;
+    try {
+      if (!out.instance.empty()) {
+        auto known = named_presence(svc, out.instance);
         if (!known) {
           auto ids = co_await present_ids(svc);
           known = std::make_pair(!ids.empty(),
-                                 std::find(ids.begin(), ids.end(), route.instance) != ids.end());
+                                 std::find(ids.begin(), ids.end(), out.instance) != ids.end());
         }
         if (!known->first) co_return unavailable("Unavailable " + svc + " instances");
         if (!known->second) {
-          co_return unavailable("Unavailable " + svc + " instance named " + route.instance);
+          co_return unavailable("Unavailable " + svc + " instance named " + out.instance);
         }
-        co_await redis().exec(cmd("PUBLISH", registry::Keys::instance_channel(svc, route.instance),
-                                  std::move(payload)));
-        co_return Result::success(m.mid());
+        (co_await redis().exec(cmd("PUBLISH", registry::Keys::instance_channel(svc, out.instance),
+                                   std::move(out.payload))))
+            .as_integer();
+        co_return Result::success(std::move(out.mid));
       }
-      // Usually the first random pick from the cache receives it: only its ID is copied.
       if (auto pick = random_cached_instance(svc)) {
         auto n = (co_await redis().exec(
-                      cmd("PUBLISH", registry::Keys::instance_channel(svc, *pick), payload)))
+                      cmd("PUBLISH", registry::Keys::instance_channel(svc, *pick), out.payload)))
                      .as_integer();
-        if (n > 0) co_return Result::success(m.mid());
+        if (n > 0) co_return Result::success(std::move(out.mid));
         forget_instance(*pick);
       }
       auto instances = co_await present_ids(svc);
@@ -457,9 +576,9 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       // (nobody received it), so that one is forgotten and the next is tried.
       for (const auto& iid : instances) {
         auto n = (co_await redis().exec(
-                      cmd("PUBLISH", registry::Keys::instance_channel(svc, iid), payload)))
+                      cmd("PUBLISH", registry::Keys::instance_channel(svc, iid), out.payload)))
                      .as_integer();
-        if (n > 0) co_return Result::success(m.mid());
+        if (n > 0) co_return Result::success(std::move(out.mid));
         forget_instance(iid);
       }
       co_return unavailable("Unavailable " + svc + " instances");
@@ -470,18 +589,17 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<Result> send_broadcast_message(umf::Message m) {
-    umf::Route route;
-    std::string payload;
-    if (auto bad = check_outgoing(m, route, payload)) co_return *bad;
-    const auto& svc = route.service_name;
+    auto out = check_outgoing(m);
+    if (out.refused) co_return *out.refused;
+    const auto& svc = out.service;
     try {
       auto instances = co_await present_ids(svc);
       if (instances.empty()) {
-        if (svc == "hydra-router") co_return Result::success(m.mid());
+        if (svc == "hydra-router") co_return Result::success(std::move(out.mid));
         co_return unavailable("Unavailable " + svc + " instances");
       }
-      co_await redis().exec(cmd("PUBLISH", registry::Keys::service_channel(svc), payload));
-      co_return Result::success(m.mid());
+      co_await redis().exec(cmd("PUBLISH", registry::Keys::service_channel(svc), out.payload));
+      co_return Result::success(std::move(out.mid));
     } catch (const std::exception& e) {
       log("error", e.what());
       co_return Result::failure(500, e.what());
@@ -537,7 +655,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
     Result sent;
     try {
-      sent = co_await send_message(std::move(m));
+      sent = co_await async_send(check_outgoing(m), asio::use_awaitable);
     } catch (...) {
       pending.take(mid);
       throw;
@@ -1107,10 +1225,11 @@ void Hydra::on_message(MessageHandler handler) {
 }
 
 asio::awaitable<Result> Hydra::send_message(umf::Message message) {
-  return impl_->send_message(std::move(message));
+  return impl_->async_send(impl_->check_outgoing(message), asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_message(const boost::json::object& message) {
-  return impl_->send_message(umf::Message::create(message));
+  return impl_->async_send(impl_->check_outgoing(umf::Message::create(message)),
+                           asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_broadcast_message(umf::Message message) {
   return impl_->send_broadcast_message(std::move(message));
@@ -1120,11 +1239,13 @@ asio::awaitable<Result> Hydra::send_broadcast_message(const boost::json::object&
 }
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   const boost::json::object& response) {
-  return impl_->send_message(umf::make_reply(original, response));
+  return impl_->async_send(impl_->check_outgoing(umf::make_reply(original, response)),
+                           asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   boost::json::object&& response) {
-  return impl_->send_message(umf::make_reply(original, std::move(response)));
+  return impl_->async_send(impl_->check_outgoing(umf::make_reply(original, std::move(response))),
+                           asio::use_awaitable);
 }
 asio::awaitable<umf::Message> Hydra::request(umf::Message message,
                                              std::chrono::milliseconds timeout) {

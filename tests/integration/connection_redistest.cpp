@@ -184,6 +184,47 @@ TEST(Connection, AThrowingHandlerLeavesRunAndTheLinkStays) {
   EXPECT_EQ(conn.connect_count(), 1u);
 }
 
+// async_exec_one: one command, one reply, no vectors; error replies are replies, a stopped
+// connection is an error code; an empty command completes at once without touching Redis.
+TEST(Connection, OneCommandCompletesWithItsReply) {
+  RedisServer server;
+  asio::io_context io;
+  auto config = config_for(server);
+  config.single_threaded = true;
+  Connection conn(io.get_executor(), config);
+  conn.start();
+  std::vector<std::pair<std::error_code, Reply>> got;
+  auto keep = [&](std::error_code ec, Reply r) { got.emplace_back(ec, std::move(r)); };
+  conn.async_exec_one(cmd("SET", "k", "v"), {}, keep);
+  conn.async_exec_one(cmd("GET", "k"), {}, keep);
+  conn.async_exec_one(cmd("INCR", "k"), {}, keep);
+  conn.async_exec_one(Command{}, {}, keep);
+  for (int i = 0; i < 200 && got.size() < 4; ++i)
+    io.run_for(10ms);
+  ASSERT_EQ(got.size(), 4u);
+  // The empty command needs no round trip, so it completes first.
+  EXPECT_FALSE(got[0].first);
+  EXPECT_TRUE(got[0].second.is_nil());
+  EXPECT_EQ(got[1].second.as_string(), "OK");
+  EXPECT_EQ(got[2].second.as_string(), "v");
+  EXPECT_FALSE(got[3].first);
+  EXPECT_TRUE(got[3].second.is_error());
+  EXPECT_NE(got[3].second.str.find("not an integer"), std::string::npos) << got[3].second.str;
+  EXPECT_THROW(run_on(io, [&]() -> asio::awaitable<void> { co_await conn.exec(Command{}); }),
+               hydra::Error);
+
+  conn.stop();
+  io.restart();
+  io.run_for(50ms);
+  got.clear();
+  conn.async_exec_one(cmd("PING"), {}, keep);
+  io.restart();  // it ran out of work when the stopped connection's loops ended
+  for (int i = 0; i < 100 && got.empty(); ++i)
+    io.run_for(10ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first, hydra::errc::stopped);
+}
+
 TEST(Connection, BatchIsWrittenBackToBack) {
   RedisServer server;
   asio::io_context io;

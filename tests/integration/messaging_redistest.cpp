@@ -134,6 +134,56 @@ TEST(Messaging, NamedInstanceAndErrorResults) {
   EXPECT_EQ(received, 1);
 }
 
+// The client's presence cache still lists an instance that has shut down: a send whose random
+// pick is that instance reaches nobody, so the instance is forgotten and the other one gets it.
+// Every send succeeds and nothing is lost.
+TEST(Messaging, AnInstanceGoneWithinTheCacheWindowIsSkipped) {
+  RedisServer server;
+  Mesh mesh;
+  auto& gone = mesh.add(server, "worker");
+  auto& stays = mesh.add(server, "worker");
+  hydra::RegistryOptions opts;
+  opts.presence_cache_ttl = 60s;
+  auto& client = mesh.add(server, "client", opts);
+  int received = 0;
+  stays.on_message([&](const hydra::umf::Message&) { ++received; });
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    auto present = co_await client.get_service_presence("worker");
+    EXPECT_EQ(present.size(), 2u);  // now cached, for a minute
+    co_await gone.shutdown();
+    for (int i = 0; i < 20; ++i) {
+      auto r = co_await client.send_message(
+          obj(R"({"to":"worker:/","from":"client:/","body":{"n":1}})"));
+      EXPECT_TRUE(r.ok()) << r.reason;
+    }
+    co_await hydra::test::sleep_for(100ms);
+  });
+  EXPECT_EQ(received, 20);
+}
+
+// An error reply to PUBLISH (here: the ACL forbids it) is a 500 with Redis's reason, on the
+// cached path for a named instance as for a random one; it is not counted as sent.
+TEST(Messaging, APublishRefusedByRedisIsA500) {
+  RedisServer server;
+  Mesh mesh;
+  auto& w = mesh.add(server, "acl");
+  auto& client = mesh.add(server, "client");
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    EXPECT_EQ((co_await client.get_service_presence("acl")).size(), 1u);  // cached
+    server.cli({"ACL", "SETUSER", "default", "-publish"});
+    boost::json::object m = obj(R"({"to":"acl:/","from":"c:/","body":{"a":1}})");
+    auto random = co_await client.send_message(m);
+    EXPECT_EQ(random.status_code, 500);
+    EXPECT_NE(random.reason.find("NOPERM"), std::string::npos) << random.reason;
+    m["to"] = w.instance_id() + "@acl:/";
+    auto named = co_await client.send_message(m);
+    EXPECT_EQ(named.status_code, 500);
+    EXPECT_NE(named.reason.find("NOPERM"), std::string::npos) << named.reason;
+    server.cli({"ACL", "SETUSER", "default", "+publish"});
+    EXPECT_TRUE((co_await client.send_message(m)).ok());
+  });
+}
+
 TEST(Messaging, TooLargeMessagesAreRefusedBeforePublishing) {
   RedisServer server;
   Mesh mesh;

@@ -55,6 +55,7 @@ class Connection {
  public:
   using BatchHandler =
       boost::asio::any_completion_handler<void(std::error_code, std::vector<Reply>)>;
+  using ReplyHandler = boost::asio::any_completion_handler<void(std::error_code, Reply)>;
   /// Called on the connection's strand for each state change with a human-readable detail.
   using StateHandler = std::function<void(State, const std::string& detail)>;
   /// Called on the connection's strand for each pub/sub message (subscriber mode).
@@ -87,6 +88,18 @@ class Connection {
         token, std::move(commands), options);
   }
 
+  /// One command, completing with its reply: the same as `async_exec` with a batch of one,
+  /// without a vector on either side. For a command with several replies ((P)SUBSCRIBE of
+  /// several channels) the last one. Signature: `void(std::error_code, Reply)`.
+  template <class Token>
+  auto async_exec_one(Command command, RequestOptions options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, Reply)>(
+        [this](auto handler, Command c, RequestOptions opts) {
+          initiate_one(std::move(c), opts, ReplyHandler(std::move(handler)));
+        },
+        token, std::move(command), options);
+  }
+
   /// One command; throws `hydra::Error` on transport failure, returns the reply (which may be
   /// an error reply: call `Reply::check()`).
   boost::asio::awaitable<Reply> exec(Command command, RequestOptions options = {});
@@ -117,6 +130,7 @@ class Connection {
 
  private:
   void initiate(std::vector<Command> commands, RequestOptions options, BatchHandler handler);
+  void initiate_one(Command command, RequestOptions options, ReplyHandler handler);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
