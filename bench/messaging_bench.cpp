@@ -121,10 +121,12 @@ bool wants_echo(const hydra::umf::Message& m) {
   return echo && echo->is_bool() && echo->get_bool();
 }
 
-asio::awaitable<void> send_echo(hydra::Hydra& h, hydra::umf::Message m) {
-  auto response = echo_response(m);
-  auto r = co_await h.send_reply_message(m, std::move(response));
-  if (!r.ok()) std::cerr << "echo: reply failed: " << r.reason << std::endl;
+// The reply is sent with a plain callback (Hydra::async_send_reply_message): the echo needs
+// no coroutine per message.
+void send_echo(hydra::Hydra& h, const hydra::umf::Message& m) {
+  h.async_send_reply_message(m, echo_response(m), [](hydra::Result r) {
+    if (!r.ok()) std::cerr << "echo: reply failed: " << r.reason << std::endl;
+  });
 }
 
 asio::awaitable<void> serve_echo(hydra::Hydra& h, json::value doc) {
@@ -142,7 +144,7 @@ int run_echo(const std::string& url, const std::string& service) {
   hydra::Hydra h(io.get_executor());
   hydra::bench::print_log_errors(h, "echo");
   h.on_message([&](hydra::umf::Message m) {
-    if (wants_echo(m)) asio::co_spawn(io, send_echo(h, std::move(m)), asio::detached);
+    if (wants_echo(m)) send_echo(h, m);
   });
   return hydra::bench::run_child(
       io, serve_echo(h, hydra::bench::child_service_document(url, service)), "echo");

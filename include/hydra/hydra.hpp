@@ -7,7 +7,9 @@
 /// calls throw `hydra::Error`; "nothing found" is an empty result, never an exception.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -218,6 +220,29 @@ class Hydra {
   /// The same, moving the response's fields instead of copying them.
   boost::asio::awaitable<Result> send_reply_message(const umf::Message& original,
                                                     boost::json::object&& response);
+  /// A message checked and serialised for publishing, or the reason it cannot be sent: what
+  /// the send operations below carry from the call to the PUBLISH (a umf::Message is not kept).
+  struct Outgoing {
+    std::optional<Result> refused;
+    std::string service;   // lower-cased
+    std::string instance;  // "" = any instance of the service
+    std::string payload;   // the short form, as published
+    std::string mid;
+  };
+  /// send_message with any Asio completion token (a callback, `use_awaitable`, `deferred`,
+  /// ...), completing with `void(Result)`. With a plain callback no coroutine is involved:
+  /// when the presence cache knows the destination the callback runs from PUBLISH's reply.
+  /// The message is checked and serialised by this call.
+  template <class Token>
+  auto async_send_message(const umf::Message& message, Token&& token) {
+    return async_send(prepare_send(message), token);
+  }
+  /// send_reply_message with any completion token, as async_send_message.
+  template <class Token>
+  auto async_send_reply_message(const umf::Message& original, boost::json::object response,
+                                Token&& token) {
+    return async_send(prepare_reply(original, std::move(response)), token);
+  }
   /// Sends `message` from `<iid>@<svc>:/` (so the reply comes back to this instance) and
   /// completes with the reply whose `rmid` is its mid. Throws `Error(timeout)` after `timeout`
   /// (nothing is left behind), `Error(unavailable|invalid_message|redis_error)` when it cannot
@@ -248,6 +273,19 @@ class Hydra {
   void on_connection_state(redis::Connection::StateHandler handler);
 
  private:
+  using SendHandler = boost::asio::any_completion_handler<void(Result)>;
+  Outgoing prepare_send(const umf::Message& message);
+  Outgoing prepare_reply(const umf::Message& original, boost::json::object&& response);
+  void start_send(Outgoing out, SendHandler handler);
+  template <class Token>
+  auto async_send(Outgoing out, Token& token) {
+    return boost::asio::async_initiate<Token, void(Result)>(
+        [this](auto handler, Outgoing o) {
+          start_send(std::move(o), SendHandler(std::move(handler)));
+        },
+        token, std::move(out));
+  }
+
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

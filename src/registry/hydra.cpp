@@ -397,15 +397,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (message_handler) message_handler(std::move(message));
   }
 
-  // A message checked and serialised for publishing, or why it cannot be sent. Only these
-  // strings travel on: moving a whole umf::Message costs more than the send itself.
-  struct Outgoing {
-    std::optional<Result> refused;
-    std::string service;   // lower-cased
-    std::string instance;  // "" = any instance of the service
-    std::string payload;   // the short form, as published
-    std::string mid;
-  };
+  using Outgoing = Hydra::Outgoing;
 
   Outgoing check_outgoing(const umf::Message& m) {
     Outgoing out;
@@ -440,20 +432,10 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
 
   using SendHandler = asio::any_completion_handler<void(Result)>;
 
-  // sendMessage as an asynchronous operation, `void(Result)`, for a message already checked.
-  // When the presence cache knows the destination (every reply, and most sends to a service)
-  // it is one PUBLISH whose reply completes the send directly: no coroutine frame between the
-  // caller and the connection. Everything else (cache misses, a pick that nobody received)
-  // goes through send_checked.
-  template <class Token>
-  auto async_send(Outgoing out, Token& token) {
-    return asio::async_initiate<Token, void(Result)>(
-        [this](auto handler, Outgoing o) {
-          start_send(std::move(o), SendHandler(std::move(handler)));
-        },
-        token, std::move(out));
-  }
-
+  // A send of a checked message (Hydra::async_send). When the presence cache knows the
+  // destination (every reply, and most sends to a service) it is one PUBLISH whose reply
+  // completes the send directly: no coroutine frame between the caller and the connection.
+  // Everything else (cache misses, a pick that nobody received) goes through send_checked.
   void start_send(Outgoing out, SendHandler handler) {
     if (out.refused) {
       // Completed from inside the initiation: posted, as an asynchronous operation must be.
@@ -655,7 +637,14 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
     Result sent;
     try {
-      sent = co_await async_send(check_outgoing(m), asio::use_awaitable);
+      // The lambda is named: g++ 12 mishandles closure temporaries inside co_await
+      // (docs/decisions.md).
+      auto token = asio::use_awaitable;
+      auto initiation = [this](auto handler, Outgoing out) {
+        start_send(std::move(out), SendHandler(std::move(handler)));
+      };
+      sent = co_await asio::async_initiate<decltype(token), void(Result)>(initiation, token,
+                                                                          check_outgoing(m));
     } catch (...) {
       pending.take(mid);
       throw;
@@ -1224,12 +1213,21 @@ void Hydra::on_message(MessageHandler handler) {
   impl_->message_handler = std::move(handler);
 }
 
+Hydra::Outgoing Hydra::prepare_send(const umf::Message& message) {
+  return impl_->check_outgoing(message);
+}
+Hydra::Outgoing Hydra::prepare_reply(const umf::Message& original, boost::json::object&& response) {
+  return impl_->check_outgoing(umf::make_reply(original, std::move(response)));
+}
+void Hydra::start_send(Outgoing out, SendHandler handler) {
+  impl_->start_send(std::move(out), std::move(handler));
+}
+
 asio::awaitable<Result> Hydra::send_message(umf::Message message) {
-  return impl_->async_send(impl_->check_outgoing(message), asio::use_awaitable);
+  return async_send_message(message, asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_message(const boost::json::object& message) {
-  return impl_->async_send(impl_->check_outgoing(umf::Message::create(message)),
-                           asio::use_awaitable);
+  return async_send_message(umf::Message::create(message), asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_broadcast_message(umf::Message message) {
   return impl_->send_broadcast_message(std::move(message));
@@ -1239,13 +1237,12 @@ asio::awaitable<Result> Hydra::send_broadcast_message(const boost::json::object&
 }
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   const boost::json::object& response) {
-  return impl_->async_send(impl_->check_outgoing(umf::make_reply(original, response)),
-                           asio::use_awaitable);
+  return async_send(impl_->check_outgoing(umf::make_reply(original, response)),
+                    asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   boost::json::object&& response) {
-  return impl_->async_send(impl_->check_outgoing(umf::make_reply(original, std::move(response))),
-                           asio::use_awaitable);
+  return async_send_reply_message(original, std::move(response), asio::use_awaitable);
 }
 asio::awaitable<umf::Message> Hydra::request(umf::Message message,
                                              std::chrono::milliseconds timeout) {

@@ -184,6 +184,54 @@ TEST(Messaging, APublishRefusedByRedisIsA500) {
   });
 }
 
+// async_send_message / async_send_reply_message with plain callbacks: the echo answers without
+// a coroutine, the sends complete on the cache miss and on the cached path, and a refused
+// message completes later, never inside the call.
+TEST(Messaging, SendsCompleteThroughACallback) {
+  RedisServer server;
+  Mesh mesh;
+  auto& echo = mesh.add(server, "cb-echo");
+  auto& client = mesh.add(server, "client");
+  std::vector<hydra::Result> replies;
+  echo.on_message([&](const hydra::umf::Message& m) {
+    boost::json::object response;
+    response["body"] = boost::json::object{{"echoed", m.body()}};
+    echo.async_send_reply_message(m, std::move(response),
+                                  [&](hydra::Result r) { replies.push_back(std::move(r)); });
+  });
+  std::vector<hydra::Result> sent;
+  auto message =
+      hydra::umf::Message::create(obj(R"({"to":"cb-echo:/","from":"client:/","body":{"n":1}})"));
+  client.async_send_message(message, [&](hydra::Result r) { sent.push_back(std::move(r)); });
+  client.async_send_message(message, [&](hydra::Result r) { sent.push_back(std::move(r)); });
+  bool refused_ran = false;
+  int refused_status = 0;
+  client.async_send_message(hydra::umf::Message::create(obj(R"({"to":"cb-echo:/"})")),
+                            [&](hydra::Result r) {
+                              refused_ran = true;
+                              refused_status = r.status_code;
+                            });
+  EXPECT_FALSE(refused_ran);  // posted, not run inside the call
+  for (int i = 0; i < 300 && (sent.size() < 2 || replies.size() < 2 || !refused_ran); ++i)
+    mesh.io.run_for(10ms);
+  ASSERT_EQ(sent.size(), 2u);
+  for (const auto& r : sent) {
+    EXPECT_TRUE(r.ok()) << r.reason;
+    EXPECT_EQ(r.mid, message.mid());
+  }
+  EXPECT_TRUE(refused_ran);
+  EXPECT_EQ(refused_status, 400);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(replies[0].ok()) << replies[0].reason;
+
+  // A request answered by the callback echo.
+  auto reply = run_on(mesh.io, [&]() -> asio::awaitable<hydra::umf::Message> {
+    co_return co_await client.request(
+        hydra::umf::Message::create(obj(R"({"to":"cb-echo:/","body":{"n":7}})")), 2s);
+  });
+  EXPECT_EQ(hydra::json::stringify(reply.body()), R"({"echoed":{"n":7}})");
+}
+
 TEST(Messaging, TooLargeMessagesAreRefusedBeforePublishing) {
   RedisServer server;
   Mesh mesh;
