@@ -492,18 +492,26 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     return Result::failure(500, std::move(reason));
   }
 
-  // Completes a send. A handler on this object's executor (the usual case: the caller runs
-  // there) is invoked directly, as `resume` does for requests.
+  // Completes a send.
   void deliver(SendHandler handler, Result result) {
+    invoke_handler(std::move(handler), std::move(result));
+  }
+
+  // Invokes a completion handler. One that runs on this object's executor (the usual case: it
+  // is running this code) is invoked directly; an exception it lets out comes out of run(), as
+  // from a posted handler, instead of unwinding the caller (a connection's reader). Others are
+  // dispatched to their own executor.
+  template <class Handler, class... Args>
+  void invoke_handler(Handler handler, Args... args) {
     auto hex = asio::get_associated_executor(handler, ex);
     if (!same_serial_executor(ex, hex)) {
-      asio::dispatch(hex, [h = std::move(handler), r = std::move(result)]() mutable {
-        std::move(h)(std::move(r));
+      asio::dispatch(hex, [h = std::move(handler), ... a = std::move(args)]() mutable {
+        std::move(h)(std::move(a)...);
       });
       return;
     }
     try {
-      std::move(handler)(std::move(result));
+      std::move(handler)(std::move(args)...);
     } catch (...) {
       asio::post(ex, [e = std::current_exception()] { std::rethrow_exception(e); });
     }
@@ -588,20 +596,9 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Resumes a request() coroutine. It runs on this object's executor, which is running this
-  // code, so the waiter is invoked directly; an exception it lets out comes out of run(), as it
-  // would from a posted handler, instead of unwinding the caller (a connection's reader).
+  // Resumes a request() coroutine.
   void resume(registry::PendingRequests::Waiter waiter, std::error_code ec) {
-    auto waiter_ex = asio::get_associated_executor(waiter, ex);
-    if (!same_serial_executor(ex, waiter_ex)) {
-      asio::dispatch(waiter_ex, [w = std::move(waiter), ec]() mutable { std::move(w)(ec); });
-      return;
-    }
-    try {
-      std::move(waiter)(ec);
-    } catch (...) {
-      asio::post(ex, [e = std::current_exception()] { std::rethrow_exception(e); });
-    }
+    invoke_handler(std::move(waiter), ec);
   }
 
   // Moves the request deadline to `deadline` unless it is already due earlier.

@@ -90,7 +90,8 @@ class Connection {
 
   /// One command, completing with its reply: the same as `async_exec` with a batch of one,
   /// without a vector on either side. For a command with several replies ((P)SUBSCRIBE of
-  /// several channels) the last one. Signature: `void(std::error_code, Reply)`.
+  /// several channels) the last one; an empty command completes at once with a nil reply.
+  /// Signature: `void(std::error_code, Reply)`.
   template <class Token>
   auto async_exec_one(Command command, RequestOptions options, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, Reply)>(
