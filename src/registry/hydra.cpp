@@ -441,7 +441,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       // Completed from inside the initiation: posted, as an asynchronous operation must be.
       asio::post(ex, [self = shared_from_this(), h = std::move(handler),
                       r = std::move(*out.refused)]() mutable {
-        self->deliver(std::move(h), std::move(r));
+        self->invoke_handler(std::move(h), std::move(r));
       });
       return;
     }
@@ -470,11 +470,11 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
         [self = shared_from_this(), h = std::move(handler), out = std::move(out),
          random_pick = std::move(random_pick)](std::error_code ec, redis::Reply reply) mutable {
           if (ec || reply.type != redis::Reply::Type::integer) {
-            self->deliver(std::move(h), self->publish_failed(ec, reply));
+            self->invoke_handler(std::move(h), self->publish_failed(ec, reply));
           } else if (reply.integer > 0 || !random_pick) {
             // A named instance the cache lists counts as reached whatever PUBLISH's count
             // says, as in Node's sendMessage.
-            self->deliver(std::move(h), Result::success(std::move(out.mid)));
+            self->invoke_handler(std::move(h), Result::success(std::move(out.mid)));
           } else {
             // Nobody received it: that instance is forgotten and the others are tried.
             self->forget_instance(*random_pick);
@@ -490,11 +490,6 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                                             : "expected an integer reply, got " + reply.describe();
     log("error", reason);
     return Result::failure(500, std::move(reason));
-  }
-
-  // Completes a send.
-  void deliver(SendHandler handler, Result result) {
-    invoke_handler(std::move(handler), std::move(result));
   }
 
   // Invokes a completion handler. One that runs on this object's executor (the usual case: it
@@ -530,7 +525,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                          r = Result::failure(500, x.what());
                        }
                      }
-                     self->deliver(std::move(h), std::move(r));
+                     self->invoke_handler(std::move(h), std::move(r));
                    });
   }
 

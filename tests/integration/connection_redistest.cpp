@@ -199,8 +199,8 @@ TEST(Connection, OneCommandCompletesWithItsReply) {
   conn.async_exec_one(cmd("GET", "k"), {}, keep);
   conn.async_exec_one(cmd("INCR", "k"), {}, keep);
   conn.async_exec_one(Command{}, {}, keep);
-  for (int i = 0; i < 200 && got.size() < 4; ++i)
-    io.run_for(10ms);
+  hydra::test::run_until(
+      io, [&] { return got.size() >= 4; }, 2s);
   ASSERT_EQ(got.size(), 4u);
   // The empty command needs no round trip, so it completes first.
   EXPECT_FALSE(got[0].first);
@@ -214,13 +214,11 @@ TEST(Connection, OneCommandCompletesWithItsReply) {
                hydra::Error);
 
   conn.stop();
-  io.restart();
-  io.run_for(50ms);
+  hydra::test::pump(io, 50ms);
   got.clear();
   conn.async_exec_one(cmd("PING"), {}, keep);
-  io.restart();  // it ran out of work when the stopped connection's loops ended
-  for (int i = 0; i < 100 && got.empty(); ++i)
-    io.run_for(10ms);
+  hydra::test::run_until(
+      io, [&] { return !got.empty(); }, 1s);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].first, hydra::errc::stopped);
 }

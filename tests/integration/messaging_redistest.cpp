@@ -212,8 +212,8 @@ TEST(Messaging, SendsCompleteThroughACallback) {
                               refused_status = r.status_code;
                             });
   EXPECT_FALSE(refused_ran);  // posted, not run inside the call
-  for (int i = 0; i < 300 && (sent.size() < 2 || replies.size() < 2 || !refused_ran); ++i)
-    mesh.io.run_for(10ms);
+  hydra::test::run_until(
+      mesh.io, [&] { return sent.size() >= 2 && replies.size() >= 2 && refused_ran; }, 3s);
   ASSERT_EQ(sent.size(), 2u);
   for (const auto& r : sent) {
     EXPECT_TRUE(r.ok()) << r.reason;

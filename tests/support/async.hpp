@@ -60,6 +60,19 @@ inline void pump(boost::asio::io_context& io, std::chrono::milliseconds d) {
   }
 }
 
+/// Runs `io` until `done()` is true or `timeout` has passed (restarting it when it runs out
+/// of work); returns `done()`.
+template <class Pred>
+bool run_until(boost::asio::io_context& io, Pred done,
+               std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    if (io.stopped()) io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
 /// A coroutine sleep.
 inline boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
