@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,12 @@ bool truthy(const boost::json::value& v);
 class Message {
  public:
   Message() = default;
+  Message(const Message& other);
+  Message& operator=(const Message& other);
+  /// Moves are a pointer's: the fields live in one block of their own.
+  Message(Message&&) noexcept = default;
+  Message& operator=(Message&&) noexcept = default;
+  ~Message() = default;
 
   /// Node's createMessage: long, short or mixed keys (the long key wins), only truthy values
   /// copied, unknown top-level fields dropped; `mid` (UUID v4), `timestamp` (now) and `version`
@@ -95,9 +102,15 @@ class Message {
   static Message create_from(Object& input);
   void fill_defaults();  // mid, timestamp and version when absent
   std::string text(Field f) const;
-  // Fields live in Node's order; only `signature` moves (to the end of the long form) after
-  // signing, because Node deletes and re-adds that property.
-  std::array<std::optional<boost::json::value>, kFieldCount> fields_;
+  using Slots = std::array<std::optional<boost::json::value>, kFieldCount>;
+  // The fields, allocated when the first is set (null: none). They live in Node's order; only
+  // `signature` moves (to the end of the long form) after signing, because Node deletes and
+  // re-adds that property. A message is moved several times on its way between the connection
+  // and a handler; with the fields behind one pointer that costs nothing, where moving fourteen
+  // optional json::values (each with its memory resource) cost a few thousand instructions.
+  const std::optional<boost::json::value>& slot(std::size_t i) const;
+  Slots& slots();
+  std::unique_ptr<Slots> fields_;
   bool signature_last_ = false;
 };
 

@@ -109,9 +109,9 @@ Message Message::create_from(Object& in) {
     Value* v = pick(by_long[i], by_short[i]);
     if (!v) continue;
     if constexpr (std::is_const_v<Object>) {
-      m.fields_[i] = *v;
+      m.slots()[i] = *v;
     } else {
-      m.fields_[i] = std::move(*v);
+      m.slots()[i] = std::move(*v);
     }
   }
   m.fill_defaults();
@@ -135,21 +135,42 @@ std::string_view timestamp_now() {
 }  // namespace
 
 void Message::fill_defaults() {
-  if (!fields_[idx(Field::mid)]) {
+  auto& f = slots();
+  if (!f[idx(Field::mid)]) {
     std::array<char, 36> id;
     registry::write_message_id(id);
-    fields_[idx(Field::mid)].emplace(std::string_view(id.data(), id.size()));
+    f[idx(Field::mid)].emplace(std::string_view(id.data(), id.size()));
   }
-  if (!fields_[idx(Field::timestamp)]) fields_[idx(Field::timestamp)].emplace(timestamp_now());
-  if (!fields_[idx(Field::version)]) fields_[idx(Field::version)].emplace(kVersion);
+  if (!f[idx(Field::timestamp)]) f[idx(Field::timestamp)].emplace(timestamp_now());
+  if (!f[idx(Field::version)]) f[idx(Field::version)].emplace(kVersion);
+}
+
+Message::Message(const Message& other)
+    : fields_(other.fields_ ? std::make_unique<Slots>(*other.fields_) : nullptr),
+      signature_last_(other.signature_last_) {}
+
+Message& Message::operator=(const Message& other) {
+  if (this != &other) *this = Message(other);
+  return *this;
+}
+
+const std::optional<boost::json::value>& Message::slot(std::size_t i) const {
+  static const std::optional<boost::json::value> absent;
+  return fields_ ? (*fields_)[i] : absent;
+}
+
+Message::Slots& Message::slots() {
+  if (!fields_) fields_ = std::make_unique<Slots>();
+  return *fields_;
 }
 
 Message Message::create(const Message& in) {
   // What create(in.to_long()) gives, without the detour through a JSON object: the signature
   // goes back to its place in the field order, as it does in a new object built by Node.
   Message m;
+  auto& to = m.slots();
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (in.fields_[i] && truthy(*in.fields_[i])) m.fields_[i] = *in.fields_[i];
+    if (const auto& v = in.slot(i); v && truthy(*v)) to[i] = *v;
   }
   m.fill_defaults();
   return m;
@@ -173,7 +194,7 @@ std::optional<Message> Message::parse(std::string_view text) {
   struct Found {
     Message message;
     std::array<Source, kFieldCount> source{};
-    std::array<std::optional<boost::json::value>, kFieldCount> other;
+    std::unique_ptr<Slots> other;  // allocated when a field comes under both of its keys
   } found;
   auto sink = [](void* context, std::string_view key, boost::json::value&& value) {
     auto& f = *static_cast<Found*>(context);
@@ -182,20 +203,22 @@ std::optional<Message> Message::parse(std::string_view text) {
     const Source kind = slot->is_short ? by_short : by_long;
     auto& source = f.source[slot->index];
     if (source == none || source == kind) {
-      f.message.fields_[slot->index] = std::move(value);
+      f.message.slots()[slot->index] = std::move(value);
       source = kind;
     } else {
-      f.other[slot->index] = std::move(value);
+      if (!f.other) f.other = std::make_unique<Slots>();
+      (*f.other)[slot->index] = std::move(value);
     }
   };
   if (!json::try_parse_members(text, sink, &found)) return std::nullopt;
   Message& m = found.message;
+  auto& fields = m.slots();
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    auto& field = m.fields_[i];
+    auto& field = fields[i];
     if (!field) continue;
-    if (auto& other = found.other[i]) {
-      boost::json::value* by_long_value = found.source[i] == by_long ? &*field : &*other;
-      boost::json::value* by_short_value = found.source[i] == by_long ? &*other : &*field;
+    if (auto* other = found.other ? &(*found.other)[i] : nullptr; other && *other) {
+      boost::json::value* by_long_value = found.source[i] == by_long ? &*field : &**other;
+      boost::json::value* by_short_value = found.source[i] == by_long ? &**other : &*field;
       boost::json::value* v = pick(by_long_value, by_short_value);
       if (!v) {
         field.reset();
@@ -222,18 +245,16 @@ boost::json::object Message::to_long() const {
   boost::json::object o;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     if (signature_last_ && i == idx(Field::signature)) continue;
-    if (fields_[i]) o[kLong[i]] = *fields_[i];
+    if (const auto& v = slot(i)) o[kLong[i]] = *v;
   }
-  if (signature_last_ && fields_[idx(Field::signature)]) {
-    o["signature"] = *fields_[idx(Field::signature)];
-  }
+  if (const auto& v = slot(idx(Field::signature)); signature_last_ && v) o["signature"] = *v;
   return o;
 }
 
 boost::json::object Message::to_short() const {
   boost::json::object o;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (fields_[i] && truthy(*fields_[i])) o[kShort[i]] = *fields_[i];
+    if (const auto& v = slot(i); v && truthy(*v)) o[kShort[i]] = *v;
   }
   return o;
 }
@@ -245,28 +266,29 @@ std::string Message::to_short_json() const {
   out.reserve(256);
   out.push_back('{');
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (!fields_[i] || !truthy(*fields_[i])) continue;
+    const auto& v = slot(i);
+    if (!v || !truthy(*v)) continue;
     if (out.size() > 1) out.push_back(',');
     out.push_back('"');
     out.append(kShort[i]);
     out.append("\":");
-    json::stringify_to(out, *fields_[i]);
+    json::stringify_to(out, *v);
   }
   out.push_back('}');
   return out;
 }
 
 const boost::json::value* Message::get(Field f) const {
-  const auto& slot = fields_[idx(f)];
-  return slot ? &*slot : nullptr;
+  const auto& v = slot(idx(f));
+  return v ? &*v : nullptr;
 }
 
 void Message::set(Field f, boost::json::value v) {
-  fields_[idx(f)] = std::move(v);
+  slots()[idx(f)] = std::move(v);
 }
 
 void Message::erase(Field f) {
-  fields_[idx(f)].reset();
+  if (fields_) (*fields_)[idx(f)].reset();
 }
 
 const boost::json::value& Message::body() const {
@@ -276,9 +298,9 @@ const boost::json::value& Message::body() const {
 }
 
 boost::json::value& Message::mutable_body() {
-  auto& slot = fields_[idx(Field::body)];
-  if (!slot) slot.emplace();
-  return *slot;
+  auto& v = slots()[idx(Field::body)];
+  if (!v) v.emplace();
+  return *v;
 }
 
 std::string Message::text(Field f) const {
@@ -398,18 +420,18 @@ Route parse_route(std::string_view to) {
 Message make_reply(const Message& original, Message response) {
   // Each field comes from the response when it has it (it always has mid, timestamp and
   // version), else from the original with rmid/to/from swapped; only what is kept is copied.
-  Message reply;
+  // The response's fields are taken over as they are (same places in the order).
+  Message reply = std::move(response);
+  reply.signature_last_ = false;
+  auto& to = reply.slots();
   for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (to[i]) continue;
     auto f = static_cast<Field>(i);
-    if (auto& v = response.fields_[i]) {
-      reply.fields_[i] = std::move(v);
-      continue;
-    }
     const boost::json::value* from_original = original.get(f);
     if (f == Field::rmid) from_original = original.get(Field::mid);
     if (f == Field::to) from_original = original.get(Field::from);
     if (f == Field::from) from_original = original.get(Field::to);
-    if (from_original) reply.fields_[i] = *from_original;
+    if (from_original) to[i] = *from_original;
   }
   if (auto* via = original.get(Field::via)) reply.set(Field::to, *via);
   if (auto* fwd = original.get(Field::forward)) reply.set(Field::forward, *fwd);
