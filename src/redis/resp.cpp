@@ -1,6 +1,7 @@
 // RESP2 codec: our encoder for commands, hiredis' reader for replies.
 #include "redis/resp.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <new>
@@ -145,25 +146,38 @@ Decoder::~Decoder() {
 }
 
 void Decoder::feed(std::string_view bytes) {
-  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) {
-    throw Error(errc::protocol_error, "RESP reader refused input");
+  if (unfed_pos_ == unfed_.size()) {
+    unfed_.clear();
+    unfed_pos_ = 0;
   }
+  unfed_.append(bytes);
 }
 
 std::optional<Reply> Decoder::next() {
-  void* raw = nullptr;
-  if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
-    std::string why = reader_->errstr;
-    throw Error(errc::protocol_error, "invalid RESP from server: " + why);
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+      std::string why = reader_->errstr;
+      throw Error(errc::protocol_error, "invalid RESP from server: " + why);
+    }
+    if (raw != nullptr) {
+      std::unique_ptr<Reply> r(static_cast<Reply*>(raw));
+      return std::move(*r);
+    }
+    if (unfed_pos_ == unfed_.size()) return std::nullopt;
+    const std::size_t n = std::min(kSlice, unfed_.size() - unfed_pos_);
+    if (redisReaderFeed(reader_, unfed_.data() + unfed_pos_, n) != REDIS_OK) {
+      throw Error(errc::protocol_error, "RESP reader refused input");
+    }
+    unfed_pos_ += n;
   }
-  if (raw == nullptr) return std::nullopt;
-  std::unique_ptr<Reply> r(static_cast<Reply*>(raw));
-  return std::move(*r);
 }
 
 void Decoder::reset() {
   redisReaderFree(reader_);
   reader_ = redisReaderCreateWithFunctions(&kReplyFunctions);
+  unfed_.clear();
+  unfed_pos_ = 0;
 }
 
 }  // namespace resp

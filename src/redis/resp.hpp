@@ -23,7 +23,7 @@ class Decoder {
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
-  /// Adds received bytes.
+  /// Adds received bytes (copied).
   void feed(std::string_view bytes);
   /// The next complete reply, or nullopt when more bytes are needed. Throws
   /// `Error(protocol_error)` when the stream is not valid RESP.
@@ -32,7 +32,13 @@ class Decoder {
   void reset();
 
  private:
+  // Received bytes go to hiredis's reader a slice at a time. The reader moves its unread
+  // bytes to the front of its buffer whenever it has consumed 1 KiB, so one large read fed at
+  // once (many small replies) would be moved again and again, quadratic in the read's size.
+  static constexpr std::size_t kSlice = 2048;
   redisReader* reader_ = nullptr;
+  std::string unfed_;
+  std::size_t unfed_pos_ = 0;
 };
 
 }  // namespace hydra::redis::resp

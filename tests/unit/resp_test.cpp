@@ -72,6 +72,39 @@ TEST(Resp, DecodesRepliesFedByteByByte) {
   EXPECT_EQ(got[4].elements[1].elements[0].integer, 1);
 }
 
+// What a subscriber reads under load: one large read holding many messages, the last one cut
+// off, with a bulk string longer than the slices the decoder hands to hiredis.
+TEST(Resp, DecodesManyRepliesFromOneLargeReadInOrder) {
+  auto message = [](int i, std::size_t size) {
+    std::string payload = std::to_string(i) + ":" + std::string(size, 'x');
+    return "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$" + std::to_string(payload.size()) + "\r\n" +
+           payload + "\r\n";
+  };
+  std::string wire;
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i)
+    wire += message(i, i == 57 ? 10000 : 300);
+  Decoder d;
+  std::vector<Reply> got;
+  // Everything but the last 100 bytes, then the rest.
+  d.feed(std::string_view(wire).substr(0, wire.size() - 100));
+  while (auto r = d.next())
+    got.push_back(std::move(*r));
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kCount - 1));
+  d.feed(std::string_view(wire).substr(wire.size() - 100));
+  while (auto r = d.next())
+    got.push_back(std::move(*r));
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(got[i].is_array());
+    ASSERT_EQ(got[i].elements.size(), 3u);
+    const auto& payload = got[i].elements[2].str;
+    EXPECT_EQ(payload.substr(0, payload.find(':')), std::to_string(i));
+    EXPECT_EQ(payload.size(), std::to_string(i).size() + 1 + (i == 57 ? 10000 : 300));
+  }
+  EXPECT_FALSE(d.next());
+}
+
 TEST(Resp, DecodesNestedArraysWithEveryElementKind) {
   Decoder d;
   d.feed("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
