@@ -359,9 +359,11 @@ long payload_index(const char* s, std::size_t len) {
 
 // The echo side of the bare round trip: every message on bare:srv is republished to bare:cli,
 // pipelined (all messages already read go out together), until "stop".
-void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready) {
+void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready,
+                    double& cpu_seconds) {
   RedisCtx sub(host, port), pub(host, port);
   sub.command_ok("SUBSCRIBE %s", "bare:srv");
+  const double cpu0 = thread_cpu_seconds();
   ready = true;
   std::vector<redisReply*> batch;
   for (bool stop = false; !stop;) {
@@ -385,11 +387,14 @@ void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready)
     for (long i = 0; i < published; ++i)
       Guard{pub.get()};
   }
+  cpu_seconds = thread_cpu_seconds() - cpu0;
 }
 
-void bare_echo_thread(const std::string& host, int port, std::atomic<bool>& ready) {
+// `cpu_seconds`: the echo thread's CPU from subscribing to "stop".
+void bare_echo_thread(const std::string& host, int port, std::atomic<bool>& ready,
+                      double& cpu_seconds) {
   try {
-    bare_echo_loop(host, port, ready);
+    bare_echo_loop(host, port, ready, cpu_seconds);
   } catch (const std::exception& e) {
     std::cerr << "bare echo: " << e.what() << std::endl;
     std::_Exit(1);
@@ -397,10 +402,11 @@ void bare_echo_thread(const std::string& host, int port, std::atomic<bool>& read
 }
 
 RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long count, int inflight,
-                                std::size_t payload_size) {
+                                std::size_t payload_size, pid_t redis_pid) {
   std::atomic<bool> ready{false};
+  double echo_cpu = 0;
   std::thread echo(bare_echo_thread, server.host(), static_cast<int>(server.port()),
-                   std::ref(ready));
+                   std::ref(ready), std::ref(echo_cpu));
   struct Join {
     std::thread& t;
     ~Join() {
@@ -420,6 +426,7 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
   for (long i = 0; i < count; ++i)
     payloads.push_back(indexed_payload(i, payload_size));
   long sent = 0, received = 0, mismatched = 0;
+  const double client0 = thread_cpu_seconds(), redis0 = process_cpu_seconds(redis_pid);
   auto start = Clock::now();
   Clock::time_point end = start;
   while (received < count) {
@@ -454,8 +461,12 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
   }
   redisAppendCommand(pub.c, "PUBLISH bare:srv stop");
   Guard{pub.get()};
+  const double client1 = thread_cpu_seconds(), redis1 = process_cpu_seconds(redis_pid);
+  echo.join();
   auto s = summarize(count, inflight, seconds_between(start, end), std::move(samples));
   s.mismatched = mismatched;
+  const auto per = [count](double seconds) { return seconds * 1e6 / static_cast<double>(count); };
+  s.cpu = {per(client1 - client0), per(echo_cpu), per(redis1 - redis0)};
   if (mismatched || s.lost) fail("bare round trips lost or garbled messages");
   return s;
 }
@@ -514,6 +525,17 @@ struct BareQueueRun {
   std::vector<char>* seen;
   long duplicates = 0, taken = 0;
   Clock::time_point last_push{}, last_mark{};
+};
+
+// Measures the CPU the client thread and Redis spend between construction and `done()`.
+struct CpuMeter {
+  pid_t redis_pid;
+  double client0 = thread_cpu_seconds(), redis0 = process_cpu_seconds(redis_pid);
+  CpuShare done(long items) const {
+    auto n = static_cast<double>(items);
+    return {(thread_cpu_seconds() - client0) * 1e6 / n, 0,
+            (process_cpu_seconds(redis_pid) - redis0) * 1e6 / n};
+  }
 };
 
 constexpr int kEarlyWrite = 8;
@@ -590,7 +612,7 @@ long llen(RedisCtx& r, const char* key) {
 }
 
 QueueStats3 bare_queue(const hydra::test::RedisServer& server, long count, int depth,
-                       std::size_t payload_size) {
+                       std::size_t payload_size, pid_t redis_pid) {
   const char* key = "bare:mqrecieved";
   const char* progress = "bare:mqinprogress";
   RedisCtx r(server.host(), server.port());
@@ -607,20 +629,27 @@ QueueStats3 bare_queue(const hydra::test::RedisServer& server, long count, int d
     return BareQueueRun{key,       progress, &items,          from,  pushes, producers,
                         consumers, count,    stop_when_empty, &seen, 0,      0};
   };
+  s.has_cpu = true;
   auto enqueue = make_run(0, count, depth, 0, false);
+  CpuMeter enqueue_meter{redis_pid};
   auto start = Clock::now();
   run_bare_queue(r, enqueue);
   s.enqueue = static_cast<double>(count) / seconds_between(start, enqueue.last_push);
+  s.enqueue_cpu = enqueue_meter.done(count);
   auto drain = make_run(0, 0, 0, depth, true);
+  CpuMeter drain_meter{redis_pid};
   start = Clock::now();
   run_bare_queue(r, drain);
   s.drain = static_cast<double>(drain.taken) / seconds_between(start, drain.last_mark);
+  s.drain_cpu = drain_meter.done(count);
   // End to end: producers and consumers at once, on the same connection and thread (as the C++
   // and Node sides do it).
   auto e2e = make_run(count, count, depth, depth, false);
+  CpuMeter e2e_meter{redis_pid};
   start = Clock::now();
   run_bare_queue(r, e2e);
   s.e2e = static_cast<double>(e2e.taken) / seconds_between(start, e2e.last_mark);
+  s.e2e_cpu = e2e_meter.done(count);
   s.duplicates = drain.duplicates + e2e.duplicates;
   s.missing = 2 * count - static_cast<long>(std::count(seen.begin(), seen.end(), 1));
   s.inprogress_left = llen(r, progress);
@@ -746,17 +775,6 @@ void check_run(const QueueRun& run, const char* what) {
          std::to_string(run.duplicates) + " duplicates, " + std::to_string(run.foreign) +
          " foreign, " + std::to_string(run.unmarked) + " not in progress when marked");
 }
-
-// Measures the CPU the client thread and Redis spend between construction and `done()`.
-struct CpuMeter {
-  pid_t redis_pid;
-  double client0 = thread_cpu_seconds(), redis0 = process_cpu_seconds(redis_pid);
-  CpuShare done(long items) const {
-    auto n = static_cast<double>(items);
-    return {(thread_cpu_seconds() - client0) * 1e6 / n, 0,
-            (process_cpu_seconds(redis_pid) - redis0) * 1e6 / n};
-  }
-};
 
 QueueStats3 cpp_queue(asio::io_context& io, hydra::Hydra& h, long count, int inflight,
                       bool blocking_works, pid_t redis_pid) {
@@ -1015,8 +1033,8 @@ int run(const Options& opt) {
       cpp_node_many = cpp_round_trips(io, client, "node-echo:/", kNodeMessages, kManyMessages,
                                       node_pid, redis_pid);
     }
-    bare1 = bare_round_trips(server, kBareMessages, 1, msg_size);
-    bare_many = bare_round_trips(server, opt.many_messages, kManyMessages, msg_size);
+    bare1 = bare_round_trips(server, kBareMessages, 1, msg_size, redis_pid);
+    bare_many = bare_round_trips(server, opt.many_messages, kManyMessages, msg_size, redis_pid);
 
     hydra::test::run_on(io, [&] { return stop_service(client); });
     cpp_echo.signal(SIGTERM);
@@ -1046,8 +1064,8 @@ int run(const Options& opt) {
       nq1 = node_queue(server.url(), "node-queue", kNodeQueueItems, 1);
       nq_many = node_queue(server.url(), "node-queue", kNodeQueueItems, kManyQueue);
     }
-    bq1 = bare_queue(server, kBareQueueItems, 1, item_size);
-    bq_many = bare_queue(server, opt.many_items, kManyQueue, item_size);
+    bq1 = bare_queue(server, kBareQueueItems, 1, item_size, redis_pid);
+    bq_many = bare_queue(server, opt.many_items, kManyQueue, item_size, redis_pid);
   }
 
   // Report.
@@ -1073,11 +1091,15 @@ int run(const Options& opt) {
         fmt(ratio(n->p50_ms, c->p50_ms), 1).c_str(), fmt(ratio(n->p99_ms, c->p99_ms), 1).c_str(),
         fmt(ratio(c->per_second, b->per_second) * 100.0, 0).c_str());
   }
-  std::printf("\nCPU per round trip (us; client = C++ client thread, server = echo process)\n");
+  std::printf(
+      "\nCPU per round trip (us; client = client thread, server = echo process, or thread for "
+      "bare)\n");
   cpu_row("C++  -> C++ echo", cpp1);
   cpu_row("C++  -> C++ echo", cpp_many);
   cpu_row("Node -> Node echo", node1);
   cpu_row("Node -> Node echo", node_many);
+  cpu_row("bare hiredis pub/sub", bare1);
+  cpu_row("bare hiredis pub/sub", bare_many);
 
   std::printf("\nQueues (items/s; e2e = producers and consumers at once, %zu-byte items)\n",
               item_size);
@@ -1094,9 +1116,10 @@ int run(const Options& opt) {
   q_ratio_row("C++ / Node", cq_many, nq_many, false);
   q_ratio_row("C++ % of bare", cq_many, bq_many, true);
   std::printf("  (e2e blocking ratios are against the polling e2e of Node / bare)\n");
-  std::printf("\nCPU per queue item, C++ (us; client thread / redis-server)\n");
-  for (const auto* q : {&cq1, &cq_many}) {
-    std::printf("  %2d in flight: enqueue %s / %s, drain %s / %s, e2e %s / %s\n", q->inflight,
+  std::printf("\nCPU per queue item (us; client thread / redis-server)\n");
+  for (const auto* q : {&cq1, &cq_many, &bq1, &bq_many}) {
+    std::printf("  %-5s %2d in flight: enqueue %s / %s, drain %s / %s, e2e %s / %s\n",
+                q == &bq1 || q == &bq_many ? "bare" : "C++", q->inflight,
                 fmt(q->enqueue_cpu.client_us, 1).c_str(), fmt(q->enqueue_cpu.redis_us, 1).c_str(),
                 fmt(q->drain_cpu.client_us, 1).c_str(), fmt(q->drain_cpu.redis_us, 1).c_str(),
                 fmt(q->e2e_cpu.client_us, 1).c_str(), fmt(q->e2e_cpu.redis_us, 1).c_str());
