@@ -15,6 +15,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -248,9 +249,22 @@ class Hydra {
   /// (nothing is left behind), `Error(unavailable|invalid_message|redis_error)` when it cannot
   /// be sent or when a request with the same mid is already waiting, and
   /// `boost::system::system_error(operation_aborted)` when its wait is cancelled (for example as
-  /// the losing side of `||`). Requires register_service().
+  /// the losing side of `||`). Requires register_service(). `async_request` with
+  /// `use_awaitable`.
   boost::asio::awaitable<umf::Message> request(umf::Message message,
                                                std::chrono::milliseconds timeout);
+  /// request() with any completion token, completing with `void(std::exception_ptr,
+  /// umf::Message)`: the reply, or the exception request() would throw (never inside the call).
+  /// The operation has no coroutine frame of its own; a token's cancellation slot (e.g.
+  /// `||`, bind_cancellation_slot) ends the request at once.
+  template <class Token>
+  auto async_request(umf::Message message, std::chrono::milliseconds timeout, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, umf::Message)>(
+        [this](auto handler, umf::Message m, std::chrono::milliseconds t) {
+          start_request(std::move(m), t, RequestHandler(std::move(handler)));
+        },
+        token, std::move(message), timeout);
+  }
   /// Receiver counters.
   MessagingStats messaging_stats() const;
   /// Requests waiting for a reply (0 when idle: timeouts leave nothing behind).
@@ -274,6 +288,10 @@ class Hydra {
 
  private:
   using SendHandler = boost::asio::any_completion_handler<void(Result)>;
+  using RequestHandler =
+      boost::asio::any_completion_handler<void(std::exception_ptr, umf::Message)>;
+  void start_request(umf::Message message, std::chrono::milliseconds timeout,
+                     RequestHandler handler);
   Outgoing prepare_send(const umf::Message& message);
   Outgoing prepare_reply(const umf::Message& original, boost::json::object&& response);
   void start_send(Outgoing out, SendHandler handler);

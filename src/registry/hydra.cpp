@@ -77,8 +77,8 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   RawMessageHandler raw_handler;
   MessageHandler message_handler;
   MessagingStats msg_stats;
-  // request(): the requests waiting for replies, and one deadline for the earliest of them
-  // (request_deadline_at; max() when it is not armed).
+  // async_request(): the requests waiting for replies, and one deadline for the earliest of
+  // them (request_deadline_at; max() when it is not armed).
   registry::PendingRequests pending;
   detail::Deadline request_deadline{ex, [this] { on_request_deadline(); }};
   std::chrono::steady_clock::time_point request_deadline_at =
@@ -385,11 +385,10 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     if (const auto* rmid = message.get(umf::Field::rmid); rmid && rmid->is_string()) {
-      std::optional<registry::PendingRequests::Waiter> waiter;
       const auto& id = rmid->get_string();
-      if (pending.deliver(std::string_view(id.data(), id.size()), std::move(message), waiter)) {
+      if (auto handler = pending.take(std::string_view(id.data(), id.size()))) {
         ++msg_stats.replies;
-        if (waiter) resume(std::move(*waiter), {});
+        complete_request(std::move(*handler), nullptr, std::move(message));
         return;
       }
     }
@@ -591,9 +590,31 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Resumes a request() coroutine.
-  void resume(registry::PendingRequests::Waiter waiter, std::error_code ec) {
-    invoke_handler(std::move(waiter), ec);
+  // Requests ---------------------------------------------------------------------------------
+  using RequestHandler = registry::PendingRequests::Handler;
+
+  // Completes a request with its reply or its exception. Its cancellation handler is removed
+  // first, so it cannot fire for a later request that reuses the mid.
+  void complete_request(RequestHandler handler, std::exception_ptr error, umf::Message reply) {
+    if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) {
+      slot.clear();
+    }
+    invoke_handler(std::move(handler), error, std::move(reply));
+  }
+
+  // A request that cannot start completes posted, never inside the call.
+  void refuse_request(RequestHandler handler, std::exception_ptr error) {
+    asio::post(ex, [self = shared_from_this(), h = std::move(handler), error]() mutable {
+      self->complete_request(std::move(h), error, umf::Message{});
+    });
+  }
+
+  // What request() throws for a message that could not be sent.
+  static std::exception_ptr send_error(const Result& r) {
+    return std::make_exception_ptr(Error(r.status_code == 503   ? errc::unavailable
+                                         : r.status_code == 500 ? errc::redis_error
+                                                                : errc::invalid_message,
+                                         r.reason));
   }
 
   // Moves the request deadline to `deadline` unless it is already due earlier.
@@ -606,16 +627,28 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   // The earliest request deadline passed: those requests time out, the next one is armed.
   void on_request_deadline() {
     request_deadline_at = std::chrono::steady_clock::time_point::max();
-    for (auto& w : pending.expire(std::chrono::steady_clock::now()))
-      resume(std::move(w), make_error_code(errc::timeout));
+    for (auto& due : pending.expire(std::chrono::steady_clock::now())) {
+      complete_request(std::move(due.handler),
+                       std::make_exception_ptr(
+                           Error(errc::timeout, "no reply to " + due.mid + " within " +
+                                                    std::to_string(due.timeout.count()) + " ms")),
+                       umf::Message{});
+    }
     if (auto next = pending.next_deadline(); next != std::chrono::steady_clock::time_point::max())
       arm_request_deadline(next);
   }
 
-  asio::awaitable<umf::Message> request(umf::Message m, std::chrono::milliseconds timeout) {
+  // Hydra::async_request. The request is registered (with its handler) before the message is
+  // sent, so a reply that overtakes PUBLISH's answer finds it; the reply, the deadline, a failed
+  // send or a cancellation completes it, whichever comes first, and removes it. No coroutine
+  // frame of its own: the caller's completion token decides what waits.
+  void start_request(umf::Message m, std::chrono::milliseconds timeout, RequestHandler handler) {
     if (!registered) {
-      throw Error(errc::not_initialized,
-                  "request() needs registerService(): replies come back on the instance channel");
+      refuse_request(std::move(handler),
+                     std::make_exception_ptr(Error(errc::not_initialized,
+                                                   "request() needs registerService(): replies "
+                                                   "come back on the instance channel")));
+      return;
     }
     m.set(umf::Field::from, boost::json::string(instance_id + "@" + cfg.service_name + ":/"));
     auto mid = m.mid();
@@ -623,68 +656,45 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       mid = registry::new_message_id();
       m.set(umf::Field::mid, boost::json::string(mid));
     }
+    if (pending.contains(mid)) {
+      refuse_request(std::move(handler), std::make_exception_ptr(Error(
+                                             errc::invalid_message,
+                                             "a request with mid " + mid + " is already waiting")));
+      return;
+    }
+    auto out = check_outgoing(m);
+    if (out.refused) {
+      refuse_request(std::move(handler), send_error(*out.refused));
+      return;
+    }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    if (!pending.add(mid, deadline)) {
-      throw Error(errc::invalid_message, "a request with mid " + mid + " is already waiting");
-    }
-    Result sent;
-    try {
-      // The lambda is named: g++ 12 mishandles closure temporaries inside co_await
-      // (docs/decisions.md).
-      auto token = asio::use_awaitable;
-      auto initiation = [this](auto handler, Outgoing out) {
-        start_send(std::move(out), SendHandler(std::move(handler)));
-      };
-      sent = co_await asio::async_initiate<decltype(token), void(Result)>(initiation, token,
-                                                                          check_outgoing(m));
-    } catch (...) {
-      pending.take(mid);
-      throw;
-    }
-    if (!sent.ok()) {
-      pending.take(mid);
-      throw Error(sent.status_code == 503   ? errc::unavailable
-                  : sent.status_code == 500 ? errc::redis_error
-                                            : errc::invalid_message,
-                  sent.reason);
-    }
-    // The reply may already be here: it travels on the subscriber connection, the PUBLISH's
-    // answer on the command connection.
-    if (!pending.settled(mid, std::chrono::steady_clock::now())) {
-      auto wait = [this, &mid, deadline](auto handler) {
-        auto slot = asio::get_associated_cancellation_slot(handler);
-        pending.wait(mid, registry::PendingRequests::Waiter(std::move(handler)));
-        arm_request_deadline(deadline);
-        // Cancellation (e.g. the losing side of `||`) ends the wait at once. The slot is
-        // assigned after the handler was wrapped (with Boost 1.81 an assignment made before the
-        // wrapping never fired), and the requester is resumed from the queue, not from inside
-        // the slot's own handler.
-        if (slot.is_connected()) {
-          slot.assign([weak = weak_from_this(), mid](asio::cancellation_type) {
-            auto self = weak.lock();
-            if (!self) return;
-            if (auto w = self->pending.cancel_wait(mid)) {
-              asio::post(self->ex, [self, w = std::move(*w)]() mutable {
-                self->resume(std::move(w), std::make_error_code(std::errc::operation_canceled));
-              });
-            }
+    // The slot is taken from the handler as wrapped (with Boost 1.81 an assignment made before
+    // the wrapping never fired). A cancellation (e.g. the losing side of `||`) ends the request
+    // at once; the requester is completed from the queue, not from inside the slot's handler.
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    pending.add(mid, deadline, timeout, std::move(handler));
+    arm_request_deadline(deadline);
+    if (slot.is_connected()) {
+      slot.assign([weak = weak_from_this(), mid](asio::cancellation_type) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (auto h = self->pending.take(mid)) {
+          asio::post(self->ex, [self, h = std::move(*h)]() mutable {
+            self->complete_request(std::move(h),
+                                   std::make_exception_ptr(
+                                       boost::system::system_error(asio::error::operation_aborted)),
+                                   umf::Message{});
           });
         }
-      };
-      auto token = asio::as_tuple(use_awaitable);
-      auto [ec] =
-          co_await asio::async_initiate<decltype(token), void(std::error_code)>(wait, token);
-      if (ec == std::errc::operation_canceled) {
-        pending.take(mid);
-        throw boost::system::system_error(asio::error::operation_aborted);
-      }
+      });
     }
-    auto reply = pending.take(mid);
-    if (!reply) {
-      throw Error(errc::timeout,
-                  "no reply to " + mid + " within " + std::to_string(timeout.count()) + " ms");
-    }
-    co_return std::move(*reply);
+    start_send(std::move(out),
+               SendHandler([self = shared_from_this(), mid = std::move(mid)](Result sent) {
+                 if (sent.ok()) return;
+                 if (auto h = self->pending.take(mid)) {
+                   self->complete_request(std::move(*h), send_error(sent), umf::Message{});
+                 }
+               }));
   }
 
   // Discovery ----------------------------------------------------------------------------------
@@ -1215,6 +1225,11 @@ void Hydra::start_send(Outgoing out, SendHandler handler) {
   impl_->start_send(std::move(out), std::move(handler));
 }
 
+void Hydra::start_request(umf::Message message, std::chrono::milliseconds timeout,
+                          RequestHandler handler) {
+  impl_->start_request(std::move(message), timeout, std::move(handler));
+}
+
 asio::awaitable<Result> Hydra::send_message(umf::Message message) {
   return async_send_message(message, asio::use_awaitable);
 }
@@ -1238,7 +1253,7 @@ asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
 }
 asio::awaitable<umf::Message> Hydra::request(umf::Message message,
                                              std::chrono::milliseconds timeout) {
-  return impl_->request(std::move(message), timeout);
+  return async_request(std::move(message), timeout, asio::use_awaitable);
 }
 MessagingStats Hydra::messaging_stats() const {
   return impl_->msg_stats;

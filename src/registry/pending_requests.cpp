@@ -2,47 +2,27 @@
 
 namespace hydra::registry {
 
-bool PendingRequests::add(std::string_view mid, Clock::time_point deadline) {
-  return entries_.try_emplace(std::string(mid), Entry{deadline, std::nullopt, std::nullopt}).second;
+void PendingRequests::add(std::string_view mid, Clock::time_point deadline,
+                          std::chrono::milliseconds timeout, Handler handler) {
+  entries_.try_emplace(std::string(mid), Entry{deadline, timeout, std::move(handler)});
 }
 
-bool PendingRequests::settled(std::string_view mid, Clock::time_point now) const {
+std::optional<PendingRequests::Handler> PendingRequests::take(std::string_view mid) {
   auto it = entries_.find(mid);
-  return it == entries_.end() || it->second.reply || it->second.deadline <= now;
+  if (it == entries_.end()) return std::nullopt;
+  std::optional<Handler> handler(std::move(it->second.handler));
+  entries_.erase(it);
+  return handler;
 }
 
-void PendingRequests::wait(std::string_view mid, Waiter waiter) {
-  auto it = entries_.find(mid);
-  if (it != entries_.end()) it->second.waiter.emplace(std::move(waiter));
-}
-
-std::optional<PendingRequests::Waiter> PendingRequests::cancel_wait(std::string_view mid) {
-  auto it = entries_.find(mid);
-  if (it == entries_.end() || !it->second.waiter) return std::nullopt;
-  std::optional<Waiter> waiter(std::move(*it->second.waiter));
-  it->second.waiter.reset();
-  return waiter;
-}
-
-bool PendingRequests::deliver(std::string_view mid, umf::Message&& reply,
-                              std::optional<Waiter>& resume) {
-  auto it = entries_.find(mid);
-  // A second reply to the same request is not one this instance waits for any more.
-  if (it == entries_.end() || it->second.reply) return false;
-  it->second.reply = std::move(reply);
-  if (it->second.waiter) {
-    resume.emplace(std::move(*it->second.waiter));
-    it->second.waiter.reset();
-  }
-  return true;
-}
-
-std::vector<PendingRequests::Waiter> PendingRequests::expire(Clock::time_point now) {
-  std::vector<Waiter> due;
-  for (auto& [mid, e] : entries_) {
-    if (e.waiter && !e.reply && e.deadline <= now) {
-      due.push_back(std::move(*e.waiter));
-      e.waiter.reset();
+std::vector<PendingRequests::Expired> PendingRequests::expire(Clock::time_point now) {
+  std::vector<Expired> due;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.deadline <= now) {
+      due.push_back(Expired{it->first, it->second.timeout, std::move(it->second.handler)});
+      it = entries_.erase(it);
+    } else {
+      ++it;
     }
   }
   return due;
@@ -51,17 +31,9 @@ std::vector<PendingRequests::Waiter> PendingRequests::expire(Clock::time_point n
 PendingRequests::Clock::time_point PendingRequests::next_deadline() const {
   auto next = Clock::time_point::max();
   for (const auto& [mid, e] : entries_) {
-    if (e.waiter && e.deadline < next) next = e.deadline;
+    if (e.deadline < next) next = e.deadline;
   }
   return next;
-}
-
-std::optional<umf::Message> PendingRequests::take(std::string_view mid) {
-  auto it = entries_.find(mid);
-  if (it == entries_.end()) return std::nullopt;
-  auto reply = std::move(it->second.reply);
-  entries_.erase(it);
-  return reply;
 }
 
 }  // namespace hydra::registry

@@ -1,16 +1,15 @@
-// The requests of Hydra::request() that wait for a reply: keyed by message ID, each with a
-// deadline, the reply when it has come and the waiting coroutine's completion handler. No I/O:
-// the caller invokes the handlers this table hands back, and runs one timer for the earliest
-// deadline instead of one timer per request.
+// The requests of Hydra::request() that wait for a reply: keyed by message ID, each with its
+// deadline and the requester's completion handler. No I/O: the caller invokes the handlers this
+// table hands back, and runs one timer for the earliest deadline instead of one per request.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -21,45 +20,41 @@ namespace hydra::registry {
 class PendingRequests {
  public:
   using Clock = std::chrono::steady_clock;
-  /// Resumes a waiting request: no error (its reply is there) or `errc::timeout`.
-  using Waiter = boost::asio::any_completion_handler<void(std::error_code)>;
+  /// Completes a request: with its reply, or with the exception it failed with.
+  using Handler = boost::asio::any_completion_handler<void(std::exception_ptr, umf::Message)>;
 
-  /// Registers a request before it is sent (its reply may come before the sender waits).
-  /// False when a request with this ID is already pending.
-  bool add(std::string_view mid, Clock::time_point deadline);
+  /// A request whose deadline passed, removed from the table.
+  struct Expired {
+    std::string mid;
+    std::chrono::milliseconds timeout;
+    Handler handler;
+  };
 
-  /// Nothing to wait for: the reply is there, the deadline has passed, or `mid` is unknown.
-  bool settled(std::string_view mid, Clock::time_point now) const;
+  bool contains(std::string_view mid) const { return entries_.find(mid) != entries_.end(); }
 
-  /// The requester waits (after settled() said false): `waiter` is kept until deliver() or
-  /// expire() hands it back.
-  void wait(std::string_view mid, Waiter waiter);
+  /// Registers a request before it is sent (its reply may come before PUBLISH's answer).
+  /// `mid` must not be pending (see contains()).
+  void add(std::string_view mid, Clock::time_point deadline, std::chrono::milliseconds timeout,
+           Handler handler);
 
-  /// The requester stopped waiting (its wait was cancelled): its waiter, if it still waits, is
-  /// handed back to be invoked with `operation_aborted`.
-  std::optional<Waiter> cancel_wait(std::string_view mid);
+  /// Removes the request and hands its handler back: its reply arrived, it could not be sent,
+  /// or its wait was cancelled. nullopt when `mid` is not pending (a second reply, a reply
+  /// after the timeout, or a message that is no reply to this instance's requests).
+  std::optional<Handler> take(std::string_view mid);
 
-  /// A reply for `mid` arrived. False when no request waits for it (the message is not a reply
-  /// to this instance's requests). When the requester already waits, its waiter is handed back
-  /// in `resume`.
-  bool deliver(std::string_view mid, umf::Message&& reply, std::optional<Waiter>& resume);
+  /// Removes every request whose deadline has passed and hands them back.
+  std::vector<Expired> expire(Clock::time_point now);
 
-  /// The waiters of every request whose deadline has passed, to be invoked with a timeout.
-  std::vector<Waiter> expire(Clock::time_point now);
-
-  /// The earliest deadline of a waiting request (max() when none waits).
+  /// The earliest deadline (max() when nothing is pending).
   Clock::time_point next_deadline() const;
-
-  /// Removes the request and returns its reply (nullopt when it timed out).
-  std::optional<umf::Message> take(std::string_view mid);
 
   std::size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
     Clock::time_point deadline;
-    std::optional<umf::Message> reply;
-    std::optional<Waiter> waiter;
+    std::chrono::milliseconds timeout;
+    Handler handler;
   };
   // Looked up by string_view (a received reply's rmid) without building a string.
   struct Hash {

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -230,6 +232,77 @@ TEST(Messaging, SendsCompleteThroughACallback) {
         hydra::umf::Message::create(obj(R"({"to":"cb-echo:/","body":{"n":7}})")), 2s);
   });
   EXPECT_EQ(hydra::json::stringify(reply.body()), R"({"echoed":{"n":7}})");
+}
+
+// async_request with plain callbacks: no coroutine on either side.
+TEST(Messaging, RequestsCompleteThroughACallback) {
+  RedisServer server;
+  Mesh mesh;
+  auto& echo = mesh.add(server, "cb-echo");
+  auto& client = mesh.add(server, "client");
+  echo.on_message([&](const hydra::umf::Message& m) {
+    if (m.body().as_object().contains("silent")) return;
+    boost::json::object response;
+    response["body"] = boost::json::object{{"echoed", m.body()}};
+    echo.async_send_reply_message(m, std::move(response), [](hydra::Result) {});
+  });
+  struct Outcome {
+    bool done = false;
+    std::exception_ptr error;
+    hydra::umf::Message reply;
+  };
+  auto record = [](Outcome& o) {
+    return [&o](std::exception_ptr e, hydra::umf::Message m) {
+      o.done = true;
+      o.error = e;
+      o.reply = std::move(m);
+    };
+  };
+  auto to_echo = [](const char* body) {
+    boost::json::object o = obj(R"({"to":"cb-echo:/"})");
+    o["body"] = boost::json::parse(body);
+    return hydra::umf::Message::create(o);
+  };
+  auto error_of = [](const Outcome& o) -> std::error_code {
+    try {
+      std::rethrow_exception(o.error);
+    } catch (const hydra::Error& e) {
+      return e.code();
+    } catch (const boost::system::system_error& e) {
+      return std::error_code(e.code());
+    }
+  };
+
+  Outcome answered, late, refused, cancelled;
+  auto question = to_echo(R"({"n":7})");
+  client.async_request(question, 2s, record(answered));
+  client.async_request(to_echo(R"({"silent":true})"), 200ms, record(late));
+  client.async_request(hydra::umf::Message::create(obj(R"({"to":"cb-echo:/"})")), 2s,
+                       record(refused));
+  EXPECT_FALSE(refused.done) << "a refused request completes posted, not inside the call";
+  asio::cancellation_signal cancel;
+  client.async_request(to_echo(R"({"silent":true})"), 2s,
+                       asio::bind_cancellation_slot(cancel.slot(), record(cancelled)));
+  EXPECT_EQ(client.pending_requests(), 3u);
+  cancel.emit(asio::cancellation_type::terminal);
+  EXPECT_FALSE(cancelled.done) << "completed from the queue, not from the slot's handler";
+  hydra::test::run_until(
+      mesh.io, [&] { return answered.done && late.done && refused.done && cancelled.done; }, 3s);
+
+  ASSERT_TRUE(answered.done);
+  EXPECT_FALSE(answered.error);
+  EXPECT_EQ(answered.reply.rmid(), question.mid());
+  EXPECT_EQ(hydra::json::stringify(answered.reply.body()), R"({"echoed":{"n":7}})");
+  ASSERT_TRUE(late.done);
+  ASSERT_TRUE(late.error);
+  EXPECT_EQ(error_of(late), hydra::errc::timeout);
+  ASSERT_TRUE(refused.done);
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(error_of(refused), hydra::errc::invalid_message);
+  ASSERT_TRUE(cancelled.done);
+  ASSERT_TRUE(cancelled.error);
+  EXPECT_EQ(error_of(cancelled), std::errc::operation_canceled);
+  EXPECT_EQ(client.pending_requests(), 0u) << "nothing is left behind";
 }
 
 TEST(Messaging, TooLargeMessagesAreRefusedBeforePublishing) {
