@@ -1,10 +1,16 @@
-// Whether a completion handler may be invoked directly instead of through asio::dispatch.
+// Whether a completion handler may be invoked directly instead of through asio::dispatch, and
+// the invocation that uses it.
 #pragma once
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <exception>
+#include <utility>
 
 namespace hydra {
 
@@ -25,6 +31,28 @@ inline bool same_serial_executor(const boost::asio::any_io_executor& own,
     return theirs && *mine == *theirs;
   }
   return false;
+}
+
+/// Invokes a completion handler from code running on `own` that runs one handler at a time.
+/// A handler whose executor is `own` (the usual case) is invoked directly, as dispatch would,
+/// without wrapping it in a type-erased function first; an exception it lets out comes out of
+/// `own`'s run(), as from a posted handler, instead of unwinding the caller (e.g. a connection's
+/// reader). Any other handler is dispatched to its own executor.
+template <class Handler, class... Args>
+void invoke_here_or_dispatch(const boost::asio::any_io_executor& own, Handler handler,
+                             Args... args) {
+  auto handler_ex = boost::asio::get_associated_executor(handler, own);
+  if (!same_serial_executor(own, handler_ex)) {
+    boost::asio::dispatch(handler_ex, [h = std::move(handler), ... a = std::move(args)]() mutable {
+      std::move(h)(std::move(a)...);
+    });
+    return;
+  }
+  try {
+    std::move(handler)(std::move(args)...);
+  } catch (...) {
+    boost::asio::post(own, [e = std::current_exception()] { std::rethrow_exception(e); });
+  }
 }
 
 }  // namespace hydra

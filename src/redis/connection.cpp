@@ -150,7 +150,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   std::string endpoint() const { return describe(config); }
 
   // `now`: the handler may run before this returns (a reply being read on a single-threaded
-  // connection; the request has left every queue).
+  // connection, whose reader runs on the handler's executor; the request has left every queue).
   void complete(Pending& p, std::error_code ec, bool now = false) {
     if (p.one) {
       ReplyHandler handler(std::move(*p.one));
@@ -165,38 +165,18 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   template <class Handler, class... Args>
   void finish(Handler handler, bool now, Args... args) {
-    const auto& fallback = strand;
-    auto ex = asio::get_associated_executor(handler, fallback);
     if (now) {
-      if (runs_here(ex)) {
-        // What dispatch would do, without wrapping the handler in a type-erased function first.
-        // A handler that throws does not reach the reader: as the io_context does for an inline
-        // handler, the exception comes out of run() instead.
-        try {
-          std::move(handler)(std::move(args)...);
-        } catch (...) {
-          asio::post(strand, [e = std::current_exception()] { std::rethrow_exception(e); });
-        }
-        return;
-      }
-      asio::dispatch(ex, [h = std::move(handler), ... a = std::move(args)]() mutable {
-        std::move(h)(std::move(a)...);
-      });
+      invoke_here_or_dispatch(strand, std::move(handler), std::move(args)...);
       return;
     }
     // Posted (never run inline) so a handler that issues a new request cannot re-enter the
     // queue being iterated; then dispatched to the handler's own executor.
+    auto ex = asio::get_associated_executor(handler, strand);
     asio::post(strand, [ex, h = std::move(handler), ... a = std::move(args)]() mutable {
       asio::dispatch(ex, [h = std::move(h), ... a = std::move(a)]() mutable {
         std::move(h)(std::move(a)...);
       });
     });
-  }
-
-  // A handler whose executor is this single-threaded connection's own: the reader is running on
-  // it, so the handler may be invoked directly.
-  bool runs_here(const asio::any_completion_executor& ex) const {
-    return config.single_threaded && same_serial_executor(strand, ex);
   }
 
   void enqueue(std::vector<Command> commands, RequestOptions options, BatchHandler handler) {

@@ -7,7 +7,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -440,7 +439,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       // Completed from inside the initiation: posted, as an asynchronous operation must be.
       asio::post(ex, [self = shared_from_this(), h = std::move(handler),
                       r = std::move(*out.refused)]() mutable {
-        self->invoke_handler(std::move(h), std::move(r));
+        invoke_here_or_dispatch(self->ex, std::move(h), std::move(r));
       });
       return;
     }
@@ -469,11 +468,11 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
         [self = shared_from_this(), h = std::move(handler), out = std::move(out),
          random_pick = std::move(random_pick)](std::error_code ec, redis::Reply reply) mutable {
           if (ec || reply.type != redis::Reply::Type::integer) {
-            self->invoke_handler(std::move(h), self->publish_failed(ec, reply));
+            invoke_here_or_dispatch(self->ex, std::move(h), self->publish_failed(ec, reply));
           } else if (reply.integer > 0 || !random_pick) {
             // A named instance the cache lists counts as reached whatever PUBLISH's count
             // says, as in Node's sendMessage.
-            self->invoke_handler(std::move(h), Result::success(std::move(out.mid)));
+            invoke_here_or_dispatch(self->ex, std::move(h), Result::success(std::move(out.mid)));
           } else {
             // Nobody received it: that instance is forgotten and the others are tried.
             self->forget_instance(*random_pick);
@@ -491,26 +490,6 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     return Result::failure(500, std::move(reason));
   }
 
-  // Invokes a completion handler. One that runs on this object's executor (the usual case: it
-  // is running this code) is invoked directly; an exception it lets out comes out of run(), as
-  // from a posted handler, instead of unwinding the caller (a connection's reader). Others are
-  // dispatched to their own executor.
-  template <class Handler, class... Args>
-  void invoke_handler(Handler handler, Args... args) {
-    auto hex = asio::get_associated_executor(handler, ex);
-    if (!same_serial_executor(ex, hex)) {
-      asio::dispatch(hex, [h = std::move(handler), ... a = std::move(args)]() mutable {
-        std::move(h)(std::move(a)...);
-      });
-      return;
-    }
-    try {
-      std::move(handler)(std::move(args)...);
-    } catch (...) {
-      asio::post(ex, [e = std::current_exception()] { std::rethrow_exception(e); });
-    }
-  }
-
   // The rest of sendMessage as a coroutine: presence lookups when the cache does not answer,
   // and every present instance in turn until one receives the message.
   void send_checked(Outgoing out, SendHandler handler) {
@@ -524,7 +503,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                          r = Result::failure(500, x.what());
                        }
                      }
-                     self->invoke_handler(std::move(h), std::move(r));
+                     invoke_here_or_dispatch(self->ex, std::move(h), std::move(r));
                    });
   }
 
@@ -599,7 +578,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) {
       slot.clear();
     }
-    invoke_handler(std::move(handler), error, std::move(reply));
+    invoke_here_or_dispatch(ex, std::move(handler), error, std::move(reply));
   }
 
   // A request that cannot start completes posted, never inside the call.
