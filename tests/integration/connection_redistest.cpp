@@ -109,9 +109,8 @@ TEST(Connection, EarlyWritesKeepOrderWhenTheSocketTakesOnlyPart) {
         },
         asio::detached);
   }
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (ok < kWorkers * kRounds && std::chrono::steady_clock::now() < deadline)
-    io.run_for(10ms);
+  hydra::test::run_until(
+      io, [&] { return ok >= kWorkers * kRounds; }, 30s);
   EXPECT_EQ(ok, kWorkers * kRounds);
   EXPECT_EQ(conn.connect_count(), 1u);
   auto writes = conn.write_counts();
@@ -144,9 +143,8 @@ TEST(Connection, EarlyWritesHappenOnlyWhenEnabled) {
           },
           asio::detached);
     }
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (done < kWorkers && std::chrono::steady_clock::now() < deadline)
-      io.run_for(10ms);
+    hydra::test::run_until(
+        io, [&] { return done >= kWorkers; }, 20s);
     ASSERT_EQ(done, kWorkers);
     EXPECT_EQ(server.cli({"GET", "counter:" + std::to_string(threshold)}),
               std::to_string(kWorkers * kRounds));
