@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include "common/deadline.hpp"
@@ -395,8 +396,6 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (message_handler) message_handler(std::move(message));
   }
 
-  using Outgoing = Hydra::Outgoing;
-
   Outgoing check_outgoing(const umf::Message& m) {
     Outgoing out;
     if (!m.validate()) {
@@ -427,8 +426,6 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     log("error", reason);
     return Result::failure(503, reason);
   }
-
-  using SendHandler = asio::any_completion_handler<void(Result)>;
 
   // A send of a checked message (Hydra::async_send). When the presence cache knows the
   // destination (every reply, and most sends to a service) it is one PUBLISH whose reply
@@ -570,7 +567,8 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Requests ---------------------------------------------------------------------------------
-  using RequestHandler = registry::PendingRequests::Handler;
+  // The handler type Hydra's async_request wraps is the one the table keeps.
+  static_assert(std::is_same_v<RequestHandler, registry::PendingRequests::Handler>);
 
   // Completes a request with its reply or its exception. Its cancellation handler is removed
   // first, so it cannot fire for a later request that reuses the mid.
