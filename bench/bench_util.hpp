@@ -88,6 +88,25 @@ inline double rusage_seconds(int who) {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// Times the calling thread blocked (voluntary context switches): each is a wakeup later, which
+// on a virtual machine can cost more than the work it waits for.
+inline long thread_wakeups() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_nvcsw;
+}
+
+// The same for a process's main thread (redis-server's event loop, an echo child's io_context).
+inline long process_wakeups(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  const std::string_view key = "voluntary_ctxt_switches:";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
+  }
+  return 0;
+}
+
 // CPU time of the calling thread (the C++ client runs on it).
 inline double thread_cpu_seconds() {
   return rusage_seconds(RUSAGE_THREAD);

@@ -71,10 +71,12 @@ using hydra::bench::ms_between;
 using hydra::bench::num;
 using hydra::bench::percentile;
 using hydra::bench::process_cpu_seconds;
+using hydra::bench::process_wakeups;
 using hydra::bench::r3;
 using hydra::bench::run_workers;
 using hydra::bench::seconds_between;
 using hydra::bench::thread_cpu_seconds;
+using hydra::bench::thread_wakeups;
 
 constexpr long kCppMessages = 20000;
 // With 100 in flight 20,000 round trips take a fraction of a second; these rows run longer so
@@ -154,21 +156,37 @@ int run_echo(const std::string& url, const std::string& service) {
 // Message round trips
 // ---------------------------------------------------------------------------------------------
 
+// How often each process of a round trip blocked and had to be woken, per message (voluntary
+// context switches; -1 where not seen). Fewer means larger batches per wakeup.
+struct Wakeups {
+  double client = -1, server = -1, redis = -1;
+};
+
 struct RoundTripStats {
   long count = 0;
   int inflight = 0;
   double seconds = 0, per_second = 0, p50_ms = 0, p99_ms = 0, max_ms = 0;
   long lost = 0, mismatched = 0;
   CpuShare cpu;
+  Wakeups wakeups;
   bool measured = false;
 };
 
 json::object to_json(const RoundTripStats& s) {
-  return {{"count", s.count},           {"inflight", s.inflight},
-          {"seconds", r3(s.seconds)},   {"per_second", r3(s.per_second)},
-          {"p50_ms", r3(s.p50_ms)},     {"p99_ms", r3(s.p99_ms)},
-          {"max_ms", r3(s.max_ms)},     {"lost", s.lost},
-          {"mismatched", s.mismatched}, {"cpu", to_json(s.cpu)}};
+  return {{"count", s.count},
+          {"inflight", s.inflight},
+          {"seconds", r3(s.seconds)},
+          {"per_second", r3(s.per_second)},
+          {"p50_ms", r3(s.p50_ms)},
+          {"p99_ms", r3(s.p99_ms)},
+          {"max_ms", r3(s.max_ms)},
+          {"lost", s.lost},
+          {"mismatched", s.mismatched},
+          {"cpu", to_json(s.cpu)},
+          {"wakeups_per_msg",
+           {{"client", r3(s.wakeups.client)},
+            {"server", r3(s.wakeups.server)},
+            {"redis", r3(s.wakeups.redis)}}}};
 }
 
 RoundTripStats summarize(long count, int inflight, double seconds, std::vector<double> samples) {
@@ -254,15 +272,23 @@ RoundTripStats cpp_round_trips(asio::io_context& io, hydra::Hydra& client, const
   run.samples.reserve(static_cast<std::size_t>(count));
   double client0 = thread_cpu_seconds(), server0 = process_cpu_seconds(server_pid),
          redis0 = process_cpu_seconds(redis_pid);
+  const long client_w0 = thread_wakeups(), server_w0 = process_wakeups(server_pid),
+             redis_w0 = process_wakeups(redis_pid);
   auto start = Clock::now();
   auto end = run_workers(io, inflight, [&](int) { return round_trip_worker(client, run); });
   double client1 = thread_cpu_seconds(), server1 = process_cpu_seconds(server_pid),
          redis1 = process_cpu_seconds(redis_pid);
+  const long client_w1 = thread_wakeups(), server_w1 = process_wakeups(server_pid),
+             redis_w1 = process_wakeups(redis_pid);
   auto s = summarize(count, inflight, seconds_between(start, end), std::move(run.samples));
   s.lost = run.lost;
   s.mismatched = run.mismatched;
   auto per = [&](double a, double b) { return (b - a) * 1e6 / static_cast<double>(count); };
   s.cpu = {per(client0, client1), per(server0, server1), per(redis0, redis1)};
+  auto each = [&](long a, long b) {
+    return static_cast<double>(b - a) / static_cast<double>(count);
+  };
+  s.wakeups = {each(client_w0, client_w1), each(server_w0, server_w1), each(redis_w0, redis_w1)};
   if (run.lost || run.mismatched || client.pending_requests() != 0)
     fail("C++ round trips: " + std::to_string(run.lost) + " lost, " +
          std::to_string(run.mismatched) + " mismatched, " +
@@ -273,12 +299,14 @@ RoundTripStats cpp_round_trips(asio::io_context& io, hydra::Hydra& client, const
 RoundTripStats node_round_trips(const std::string& redis_url, const std::string& target, long count,
                                 int inflight, pid_t server_pid, pid_t redis_pid) {
   double server0 = process_cpu_seconds(server_pid), redis0 = process_cpu_seconds(redis_pid);
+  const long server_w0 = process_wakeups(server_pid), redis_w0 = process_wakeups(redis_pid);
   const json::object r =
       hydra::test::peer_result(
           redis_url, {"bench-messaging", target, std::to_string(count), std::to_string(inflight)},
           180s)
           .as_object();
   double server1 = process_cpu_seconds(server_pid), redis1 = process_cpu_seconds(redis_pid);
+  const long server_w1 = process_wakeups(server_pid), redis_w1 = process_wakeups(redis_pid);
   RoundTripStats s;
   s.count = count;
   s.inflight = inflight;
@@ -294,6 +322,10 @@ RoundTripStats node_round_trips(const std::string& redis_url, const std::string&
   // and Redis's include the peer's start-up and warm-up, so they are upper bounds.
   auto per = [&](double a, double b) { return (b - a) * 1e6 / static_cast<double>(count); };
   s.cpu = {0, per(server0, server1), per(redis0, redis1)};
+  auto each = [&](long a, long b) {
+    return static_cast<double>(b - a) / static_cast<double>(count);
+  };
+  s.wakeups = {-1, each(server_w0, server_w1), each(redis_w0, redis_w1)};
   if (s.lost) fail("Node round trips to " + target + ": " + std::to_string(s.lost) + " lost");
   return s;
 }
@@ -360,10 +392,11 @@ long payload_index(const char* s, std::size_t len) {
 // The echo side of the bare round trip: every message on bare:srv is republished to bare:cli,
 // pipelined (all messages already read go out together), until "stop".
 void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready,
-                    double& cpu_seconds) {
+                    double& cpu_seconds, long& wakeups) {
   RedisCtx sub(host, port), pub(host, port);
   sub.command_ok("SUBSCRIBE %s", "bare:srv");
   const double cpu0 = thread_cpu_seconds();
+  const long wakeups0 = thread_wakeups();
   ready = true;
   std::vector<redisReply*> batch;
   for (bool stop = false; !stop;) {
@@ -388,13 +421,14 @@ void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready,
       Guard{pub.get()};
   }
   cpu_seconds = thread_cpu_seconds() - cpu0;
+  wakeups = thread_wakeups() - wakeups0;
 }
 
-// `cpu_seconds`: the echo thread's CPU from subscribing to "stop".
+// `cpu_seconds`, `wakeups`: the echo thread's CPU and wakeups from subscribing to "stop".
 void bare_echo_thread(const std::string& host, int port, std::atomic<bool>& ready,
-                      double& cpu_seconds) {
+                      double& cpu_seconds, long& wakeups) {
   try {
-    bare_echo_loop(host, port, ready, cpu_seconds);
+    bare_echo_loop(host, port, ready, cpu_seconds, wakeups);
   } catch (const std::exception& e) {
     std::cerr << "bare echo: " << e.what() << std::endl;
     std::_Exit(1);
@@ -405,8 +439,9 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
                                 std::size_t payload_size, pid_t redis_pid) {
   std::atomic<bool> ready{false};
   double echo_cpu = 0;
+  long echo_wakeups = 0;
   std::thread echo(bare_echo_thread, server.host(), static_cast<int>(server.port()),
-                   std::ref(ready), std::ref(echo_cpu));
+                   std::ref(ready), std::ref(echo_cpu), std::ref(echo_wakeups));
   struct Join {
     std::thread& t;
     ~Join() {
@@ -427,6 +462,7 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
     payloads.push_back(indexed_payload(i, payload_size));
   long sent = 0, received = 0, mismatched = 0;
   const double client0 = thread_cpu_seconds(), redis0 = process_cpu_seconds(redis_pid);
+  const long client_w0 = thread_wakeups(), redis_w0 = process_wakeups(redis_pid);
   auto start = Clock::now();
   Clock::time_point end = start;
   while (received < count) {
@@ -462,11 +498,14 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
   redisAppendCommand(pub.c, "PUBLISH bare:srv stop");
   Guard{pub.get()};
   const double client1 = thread_cpu_seconds(), redis1 = process_cpu_seconds(redis_pid);
+  const long client_w1 = thread_wakeups(), redis_w1 = process_wakeups(redis_pid);
   echo.join();
   auto s = summarize(count, inflight, seconds_between(start, end), std::move(samples));
   s.mismatched = mismatched;
   const auto per = [count](double seconds) { return seconds * 1e6 / static_cast<double>(count); };
   s.cpu = {per(client1 - client0), per(echo_cpu), per(redis1 - redis0)};
+  const auto each = [count](long n) { return static_cast<double>(n) / static_cast<double>(count); };
+  s.wakeups = {each(client_w1 - client_w0), each(echo_wakeups), each(redis_w1 - redis_w0)};
   if (mismatched || s.lost) fail("bare round trips lost or garbled messages");
   return s;
 }
@@ -936,9 +975,13 @@ void rt_row(const std::string& label, const RoundTripStats& s) {
 }
 
 void cpu_row(const std::string& label, const RoundTripStats& s) {
-  std::printf("  %-30s %5d  client %6s  server %6s  redis %6s\n", label.c_str(), s.inflight,
+  auto wake = [](double w) { return w >= 0 ? fmt(w, 3) : std::string("-"); };
+  std::printf("  %-30s %5d  client %6s  server %6s  redis %6s   wakeups %6s %6s %6s\n",
+              label.c_str(), s.inflight,
               s.cpu.client_us > 0 ? fmt(s.cpu.client_us, 1).c_str() : "-",
-              fmt(s.cpu.server_us, 1).c_str(), fmt(s.cpu.redis_us, 1).c_str());
+              fmt(s.cpu.server_us, 1).c_str(), fmt(s.cpu.redis_us, 1).c_str(),
+              wake(s.wakeups.client).c_str(), wake(s.wakeups.server).c_str(),
+              wake(s.wakeups.redis).c_str());
 }
 
 void q_row(const std::string& label, const QueueStats3& s) {
@@ -1093,7 +1136,8 @@ int run(const Options& opt) {
   }
   std::printf(
       "\nCPU per round trip (us; client = client thread, server = echo process, or thread for "
-      "bare)\n");
+      "bare)\nand wakeups per round trip of client, server and redis-server (times each "
+      "blocked)\n");
   cpu_row("C++  -> C++ echo", cpp1);
   cpu_row("C++  -> C++ echo", cpp_many);
   cpu_row("Node -> Node echo", node1);
