@@ -90,10 +90,13 @@ struct Step {
   const char* name;
   void (*run)(long);
 };
-constexpr Step kSteps[] = {{"ParseRequest", parse_request},     {"ParseReply", parse_reply},
+constexpr Step kSteps[] = {{"ParseRequest", parse_request},
+                           {"ParseReply", parse_reply},
                            {"BoostParseReply", boost_parse_reply},
-                           {"ShortJsonReply", short_json_reply}, {"CreateRequest", create_request},
-                           {"ReplyToRequest", reply_to_request}, {"ParseRoute", parse_route},
+                           {"ShortJsonReply", short_json_reply},
+                           {"CreateRequest", create_request},
+                           {"ReplyToRequest", reply_to_request},
+                           {"ParseRoute", parse_route},
                            {"MessageId", message_id}};
 
 void timed(benchmark::State& state, void (*run)(long)) {

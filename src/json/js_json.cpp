@@ -5,8 +5,12 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "hydra/json.hpp"
+#include "json/writer.hpp"
 
 namespace hydra::json {
 namespace {
@@ -21,82 +25,87 @@ constexpr bool needs_escape(unsigned char c) {
   return c < 0x20 || c == '"' || c == '\\';
 }
 
-// Whether any of the 8 bytes in `w` needs escaping (SWAR: a byte below 0x20, or equal to `"` or
-// `\`). Exact, so a word without such a byte can be skipped whole.
-constexpr bool word_needs_escape(std::uint64_t w) {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
-  auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
-  return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
-}
-
 // The first byte at or after `p` that needs escaping, or `end`.
 const char* next_escape(const char* p, const char* end) {
-  while (end - p >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (word_needs_escape(w)) break;
-    p += 8;
+#if defined(__SSE2__)
+  // 16 bytes at a time: `"`, `\` and bytes up to 0x1f (unsigned) marked, the first one found.
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1f);
+  auto marks = [&](__m128i x) {
+    const __m128i marked =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                     _mm_cmpeq_epi8(_mm_min_epu8(x, control_max), x));
+    return _mm_movemask_epi8(marked);
+  };
+  while (end - p >= 16) {
+    if (const int mask = marks(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))
+      return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
   }
+  if (p < end) {
+    // The tail, through a padded copy: nothing is read past `end`.
+    alignas(16) char tail[16];
+    std::memset(tail, 'a', sizeof tail);
+    std::memcpy(tail, p, static_cast<std::size_t>(end - p));
+    if (const int mask = marks(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))))
+      return p + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+  return end;
+#else
   while (p < end && !needs_escape(static_cast<unsigned char>(*p)))
     ++p;
   return p;
+#endif
 }
 
-void append_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  const char* p = s.data();
-  const char* end = p + s.size();
-  while (p < end) {
-    const char* run = p;
-    p = next_escape(p, end);
-    out.append(run, p);
-    if (p == end) break;
-    const auto c = static_cast<unsigned char>(*p++);
-    switch (c) {
-      case '"':
-        out.append("\\\"", 2);
-        break;
-      case '\\':
-        out.append("\\\\", 2);
-        break;
-      case '\b':
-        out.append("\\b", 2);
-        break;
-      case '\t':
-        out.append("\\t", 2);
-        break;
-      case '\n':
-        out.append("\\n", 2);
-        break;
-      case '\f':
-        out.append("\\f", 2);
-        break;
-      case '\r':
-        out.append("\\r", 2);
-        break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, 6);
-      }
-    }
+char* write_escape(char* p, unsigned char c) {
+  *p++ = '\\';
+  switch (c) {
+    case '"':
+      *p++ = '"';
+      break;
+    case '\\':
+      *p++ = '\\';
+      break;
+    case '\b':
+      *p++ = 'b';
+      break;
+    case '\t':
+      *p++ = 't';
+      break;
+    case '\n':
+      *p++ = 'n';
+      break;
+    case '\f':
+      *p++ = 'f';
+      break;
+    case '\r':
+      *p++ = 'r';
+      break;
+    default:
+      *p++ = 'u';
+      *p++ = '0';
+      *p++ = '0';
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xF];
   }
-  out.push_back('"');
+  return p;
 }
 
 // ECMAScript Number::toString: the shortest round-trip digits laid out by decimal exponent.
-void append_number(std::string& out, double v) {
+// Writes at most kMaxNumber bytes at `p` and returns the end.
+char* write_number(char* p, double v) {
   if (!std::isfinite(v)) {
-    out.append("null", 4);
-    return;
+    std::memcpy(p, "null", 4);
+    return p + 4;
   }
   if (v == 0) {  // also -0, which JS prints as 0
-    out.push_back('0');
-    return;
+    *p++ = '0';
+    return p;
   }
   if (v < 0) {
-    out.push_back('-');
+    *p++ = '-';
     v = -v;
   }
   // Scientific form yields the same shortest digit string as JS, in a fixed shape to re-lay out:
@@ -106,112 +115,145 @@ void append_number(std::string& out, double v) {
   const char* e = static_cast<const char*>(std::memchr(buf, 'e', res.ptr - buf));
   char digits[32];
   int k = 0;
-  for (const char* p = buf; p < e; ++p) {
-    if (*p != '.') digits[k++] = *p;
+  for (const char* q = buf; q < e; ++q) {
+    if (*q != '.') digits[k++] = *q;
   }
   int exp10 = 0;
   std::from_chars(e + (e[1] == '+' ? 2 : 1), res.ptr, exp10);
   const int n = exp10 + 1;  // position of the decimal point relative to the digits
-
+  auto copy = [&p](const char* from, int count) {
+    std::memcpy(p, from, static_cast<std::size_t>(count));
+    p += count;
+  };
+  auto zeros = [&p](int count) {
+    std::memset(p, '0', static_cast<std::size_t>(count));
+    p += count;
+  };
   if (k <= n && n <= 21) {
-    out.append(digits, k);
-    out.append(static_cast<size_t>(n - k), '0');
+    copy(digits, k);
+    zeros(n - k);
   } else if (0 < n && n <= 21) {
-    out.append(digits, n);
-    out.push_back('.');
-    out.append(digits + n, k - n);
+    copy(digits, n);
+    *p++ = '.';
+    copy(digits + n, k - n);
   } else if (-6 < n && n <= 0) {
-    out.append("0.", 2);
-    out.append(static_cast<size_t>(-n), '0');
-    out.append(digits, k);
+    copy("0.", 2);
+    zeros(-n);
+    copy(digits, k);
   } else {
-    out.push_back(digits[0]);
+    *p++ = digits[0];
     if (k > 1) {
-      out.push_back('.');
-      out.append(digits + 1, k - 1);
+      *p++ = '.';
+      copy(digits + 1, k - 1);
     }
-    out.push_back('e');
+    *p++ = 'e';
     const int shown = n - 1;
-    out.push_back(shown < 0 ? '-' : '+');
-    char eb[8];
-    const auto er = std::to_chars(eb, eb + sizeof eb, shown < 0 ? -shown : shown);
-    out.append(eb, er.ptr);
+    *p++ = shown < 0 ? '-' : '+';
+    p = std::to_chars(p, p + 8, shown < 0 ? -shown : shown).ptr;
   }
+  return p;
 }
+// More than write_number writes: at most a sign and 21 digits, or "-0." with 5 zeros and 17
+// digits, or a sign, 17 digits, a point and "e+308".
+constexpr std::size_t kMaxNumber = 48;
 
 constexpr std::uint64_t kMaxSafe = std::uint64_t{1} << 53;
 
 template <typename Int>
-void append_integer(std::string& out, Int v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+void write_integer(Writer& w, Int v) {
+  char* p = w.room(24);
+  w.advance_to(std::to_chars(p, p + 24, v).ptr);
 }
 
-void append_value(std::string& out, const boost::json::value& v) {
+void write_double(Writer& w, double v) {
+  w.advance_to(write_number(w.room(kMaxNumber), v));
+}
+
+}  // namespace
+
+void write_string(Writer& w, std::string_view s) {
+  // Room for the text as it is; an escape (rare) makes room for the worst case of one more
+  // escape plus the rest.
+  const char* in = s.data();
+  const char* const end = in + s.size();
+  char* p = w.room(s.size() + 2);
+  *p++ = '"';
+  for (;;) {
+    const char* run = in;
+    in = next_escape(in, end);
+    std::memcpy(p, run, static_cast<std::size_t>(in - run));
+    p += in - run;
+    if (in == end) break;
+    w.advance_to(p);
+    p = w.room(static_cast<std::size_t>(end - in) + 6);
+    p = write_escape(p, static_cast<unsigned char>(*in++));
+  }
+  *p++ = '"';
+  w.advance_to(p);
+}
+
+void write_value(Writer& w, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
-      out.append("null", 4);
+      w.put("null");
       break;
     case boost::json::kind::bool_:
-      if (v.get_bool()) {
-        out.append("true", 4);
-      } else {
-        out.append("false", 5);
-      }
+      w.put(v.get_bool() ? std::string_view("true") : std::string_view("false"));
       break;
     case boost::json::kind::int64: {
       const std::int64_t i = v.get_int64();
       const std::uint64_t mag = i < 0 ? 0 - static_cast<std::uint64_t>(i) : i;
       // Beyond 2^53 JS holds the nearest double, so print that rather than the exact integer.
       if (mag <= kMaxSafe) {
-        append_integer(out, i);
+        write_integer(w, i);
       } else {
-        append_number(out, static_cast<double>(i));
+        write_double(w, static_cast<double>(i));
       }
       break;
     }
     case boost::json::kind::uint64: {
       const std::uint64_t u = v.get_uint64();
       if (u <= kMaxSafe) {
-        append_integer(out, u);
+        write_integer(w, u);
       } else {
-        append_number(out, static_cast<double>(u));
+        write_double(w, static_cast<double>(u));
       }
       break;
     }
     case boost::json::kind::double_:
-      append_number(out, v.get_double());
+      write_double(w, v.get_double());
       break;
     case boost::json::kind::string:
-      append_string(out, v.get_string());
+      write_string(w, v.get_string());
       break;
     case boost::json::kind::array: {
-      out.push_back('[');
+      w.put('[');
       bool first = true;
       for (const auto& item : v.get_array()) {
-        if (!first) out.push_back(',');
+        if (!first) w.put(',');
         first = false;
-        append_value(out, item);
+        write_value(w, item);
       }
-      out.push_back(']');
+      w.put(']');
       break;
     }
     case boost::json::kind::object: {
-      out.push_back('{');
+      w.put('{');
       bool first = true;
       for (const auto& kv : v.get_object()) {
-        if (!first) out.push_back(',');
+        if (!first) w.put(',');
         first = false;
-        append_string(out, kv.key());
-        out.push_back(':');
-        append_value(out, kv.value());
+        write_string(w, kv.key());
+        w.put(':');
+        write_value(w, kv.value());
       }
-      out.push_back('}');
+      w.put('}');
       break;
     }
   }
 }
+
+namespace {
 
 // Builds a value from boost::json::basic_parser events. Boost 1.81's own value parser can be one
 // ulp off for long mantissas and extreme exponents, so every number that is not an exact integer
@@ -448,20 +490,20 @@ unsigned days_in_month(std::int64_t y, unsigned m) {
 }  // namespace
 
 void stringify_to(std::string& out, const boost::json::value& value) {
-  append_value(out, value);
+  Writer w(out);
+  write_value(w, value);
 }
 
 std::string stringify(const boost::json::value& value) {
   std::string out;
   out.reserve(256);
-  append_value(out, value);
+  stringify_to(out, value);
   return out;
 }
 
 std::string format_number(double value) {
-  std::string out;
-  append_number(out, value);
-  return out;
+  char buf[kMaxNumber];
+  return std::string(buf, write_number(buf, value));
 }
 
 namespace {

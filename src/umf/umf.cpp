@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <type_traits>
 
 #include "hydra/error.hpp"
 #include "hydra/json.hpp"
+#include "json/writer.hpp"
 #include "registry/records.hpp"
 
 namespace hydra::umf {
@@ -263,18 +265,28 @@ std::string Message::to_short_json() const {
   // Written field by field: the same bytes as stringify(to_short()) without copying the fields
   // into an object first. Short names are plain ASCII, so they need no escaping.
   std::string out;
-  out.reserve(256);
-  out.push_back('{');
-  for (std::size_t i = 0; i < kFieldCount; ++i) {
-    const auto& v = slot(i);
-    if (!v || !truthy(*v)) continue;
-    if (out.size() > 1) out.push_back(',');
-    out.push_back('"');
-    out.append(kShort[i]);
-    out.append("\":");
-    json::stringify_to(out, *v);
+  out.reserve(512);
+  {
+    json::Writer w(out);
+    w.put('{');
+    bool first = true;
+    for (std::size_t i = 0; fields_ && i < kFieldCount; ++i) {
+      const auto& v = (*fields_)[i];
+      if (!v || !truthy(*v)) continue;
+      // `,"name":` in one piece (at most 8 bytes).
+      char* p = w.room(8);
+      if (!first) *p++ = ',';
+      first = false;
+      *p++ = '"';
+      std::memcpy(p, kShort[i].data(), kShort[i].size());
+      p += kShort[i].size();
+      *p++ = '"';
+      *p++ = ':';
+      w.advance_to(p);
+      json::write_value(w, *v);
+    }
+    w.put('}');
   }
-  out.push_back('}');
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -122,22 +123,78 @@ TEST(JsonString, EveryControlCharacter) {
 }
 
 TEST(JsonString, EveryByteAtEveryPositionOfALongString) {
-  // Long strings are scanned eight bytes at a time: each byte value, at each position around
-  // the word boundaries, must come out as it does alone, with the bytes around it untouched.
-  // The neighbours are the bytes nearest the ones that need escaping (0x1f/0x20, '!'/'#',
-  // '['/']', 0x7f/0x80).
+  // Strings are scanned sixteen bytes at a time, the tail through a padded copy: each byte
+  // value, at each position of strings of every length up to past two blocks, must come out as
+  // it does alone, with the bytes around it untouched. The neighbours are the bytes nearest the
+  // ones that need escaping (0x1f/0x20, '!'/'#', '['/']', 0x7f/0x80).
   const std::string filler = "\x20!#[]\x7f\x80\xff";
   for (int c = 0; c < 256; ++c) {
     const std::string alone = stringify(bj::value(bj::string(1, static_cast<char>(c))));
     const std::string escaped = alone.substr(1, alone.size() - 2);
-    for (std::size_t pos = 0; pos < 27; ++pos) {
-      std::string text;
-      for (std::size_t i = 0; i < 27; ++i)
-        text += filler[i % filler.size()];
-      std::string expected = "\"" + text.substr(0, pos) + escaped + text.substr(pos + 1) + "\"";
-      text[pos] = static_cast<char>(c);
-      ASSERT_EQ(stringify(bj::value(bj::string(text))), expected) << "byte " << c << " at " << pos;
+    for (std::size_t len = 1; len <= 40; ++len) {
+      for (std::size_t pos = 0; pos < len; ++pos) {
+        std::string text;
+        for (std::size_t i = 0; i < len; ++i)
+          text += filler[i % filler.size()];
+        std::string expected = "\"" + text.substr(0, pos) + escaped + text.substr(pos + 1) + "\"";
+        text[pos] = static_cast<char>(c);
+        ASSERT_EQ(stringify(bj::value(bj::string(text))), expected)
+            << "byte " << c << " at " << pos << " of " << len;
+      }
     }
+  }
+}
+
+TEST(JsonString, ManyEscapesInLongStrings) {
+  // Random strings where a third of the bytes need escaping, against a byte-by-byte escaper.
+  auto reference = [](const std::string& text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    }
+    return out + "\"";
+  };
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(rng() % 300, '\0');
+    for (auto& ch : text) {
+      const auto r = rng() % 6;
+      ch = static_cast<char>(r == 0   ? rng() % 0x20
+                             : r == 1 ? (rng() % 2 ? '"' : '\\')
+                                      : rng() % 256);
+    }
+    ASSERT_EQ(stringify(bj::value(bj::string(text))), reference(text)) << "round " << round;
   }
 }
 
