@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <regex>
+#include <set>
 
 #include "hydra/json.hpp"
 
@@ -121,6 +123,32 @@ TEST(RegistryRecords, IdsAndRefreshMessage) {
       new_message_id(),
       std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
   EXPECT_NE(new_instance_id(), new_instance_id());
+  {
+    // Every ID a v4 UUID (version nibble 4, variant 10xx), all distinct, and every random hex
+    // digit varying.
+    const std::regex v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+    std::set<std::string> ids;
+    std::array<std::set<char>, 36> digits;
+    for (int i = 0; i < 2000; ++i) {
+      auto id = new_message_id();
+      ASSERT_TRUE(std::regex_match(id, v4)) << id;
+      for (std::size_t k = 0; k < id.size(); ++k)
+        digits[k].insert(id[k]);
+      ids.insert(std::move(id));
+    }
+    EXPECT_EQ(ids.size(), 2000u);
+    for (std::size_t k = 0; k < digits.size(); ++k) {
+      if (k == 8 || k == 13 || k == 18 || k == 23) {
+        EXPECT_EQ(digits[k], std::set<char>{'-'});
+      } else if (k == 14) {
+        EXPECT_EQ(digits[k], std::set<char>{'4'});
+      } else if (k == 19) {
+        EXPECT_EQ(digits[k], (std::set<char>{'8', '9', 'a', 'b'}));
+      } else {
+        EXPECT_EQ(digits[k].size(), 16u) << "hex digit " << k;
+      }
+    }
+  }
   EXPECT_EQ(automatic_routes("svc"),
             (std::vector<std::string>{"[get]/svc", "[get]/svc/", "[get]/svc/:rest"}));
   EXPECT_EQ(
