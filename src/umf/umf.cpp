@@ -380,52 +380,50 @@ std::string short_message_id() {
 }
 
 Route parse_route(std::string_view to) {
+  // Node splits `to` at every ':' and joins the segments after the service's again, so the
+  // route is everything after the first ':' (after the second when the service part is an
+  // http(s) URL's scheme). Worked on views of `to`; only the results are copied.
   Route r;
-  std::vector<std::string> segments;
-  std::size_t start = 0;
-  for (;;) {
-    auto colon = to.find(':', start);
-    segments.emplace_back(
-        to.substr(start, colon == std::string_view::npos ? to.npos : colon - start));
-    if (colon == std::string_view::npos) break;
-    start = colon + 1;
-  }
-  if (segments.size() < 2) {
+  const auto colon = to.find(':');
+  if (colon == std::string_view::npos) {
     r.error = "route field has invalid number of routable segments";
     return r;
   }
-  if (auto at = segments[0].find('@'); at != std::string::npos) {
-    r.instance = segments[0].substr(0, at);
-    segments[0] = segments[0].substr(at + 1);
-    if (auto dash = r.instance.find('-'); dash != std::string::npos) {
+  std::string_view service = to.substr(0, colon);
+  std::string_view route = to.substr(colon + 1);
+  if (auto at = service.find('@'); at != std::string_view::npos) {
+    std::string_view instance = service.substr(0, at);
+    service = service.substr(at + 1);
+    if (auto dash = instance.find('-'); dash != std::string_view::npos) {
       // JavaScript split('-'): parts[0] and parts[1]; anything after a second '-' is dropped.
-      auto next = r.instance.find('-', dash + 1);
-      r.sub_id = r.instance.substr(dash + 1,
-                                   next == std::string::npos ? std::string::npos : next - dash - 1);
-      r.instance = r.instance.substr(0, dash);
+      auto next = instance.find('-', dash + 1);
+      r.sub_id = instance.substr(dash + 1, next == std::string_view::npos ? next : next - dash - 1);
+      instance = instance.substr(0, dash);
     }
+    r.instance = instance;
   }
-  if (segments[0].rfind("http", 0) == 0) {
-    segments[1] = segments[0] + ":" + segments[1];
-    segments.erase(segments.begin());
+  if (service.rfind("http", 0) == 0) {
+    // "http" and the next segment are the service: "http://host" without its own route.
+    const auto next = route.find(':');
+    r.service_name.reserve(service.size() + 1 + route.size());
+    r.service_name.append(service).append(1, ':').append(route.substr(0, next));
+    route = next == std::string_view::npos ? std::string_view() : route.substr(next + 1);
+  } else {
+    r.service_name = service;
   }
-  r.service_name = segments.front();
-  for (std::size_t i = 1; i < segments.size(); ++i) {
-    if (i > 1) r.api_route += ':';
-    r.api_route += segments[i];
-  }
-  if (!r.api_route.empty() && r.api_route[0] == '[') {
-    auto close = r.api_route.find(']');
-    if (close == std::string::npos) {
+  if (!route.empty() && route[0] == '[') {
+    const auto close = route.find(']');
+    if (close == std::string_view::npos) {
       r.error = "route field has ill-formed HTTP method verb in segment";
     } else {
-      std::string method = r.api_route.substr(1, close - 1);
+      std::string method(route.substr(1, close - 1));
       for (auto& c : method)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (!method.empty()) r.api_route = r.api_route.substr(method.size() + 2);
+      if (!method.empty()) route = route.substr(close + 1);
       r.http_method = std::move(method);
     }
   }
+  r.api_route = route;
   return r;
 }
 

@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cctype>
+#include <random>
 #include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "hydra/error.hpp"
 #include "hydra/json.hpp"
@@ -117,6 +122,75 @@ TEST(UmfRoute, NodeTestSuiteCases) {
   r = parse_route("my-svc:/v1/a:b:c");
   EXPECT_EQ(r.service_name, "my-svc");
   EXPECT_EQ(r.api_route, "/v1/a:b:c");
+}
+
+// Node's parseRoute transcribed step by step (split at every ':', shift the instance off the
+// first segment, merge an http segment with the next, join the rest), as the reference for
+// the generated cases below.
+hydra::umf::Route reference_parse_route(std::string_view to) {
+  hydra::umf::Route r;
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  for (;;) {
+    auto colon = to.find(':', start);
+    segments.emplace_back(to.substr(start, colon == to.npos ? to.npos : colon - start));
+    if (colon == to.npos) break;
+    start = colon + 1;
+  }
+  if (segments.size() < 2) {
+    r.error = "route field has invalid number of routable segments";
+    return r;
+  }
+  if (auto at = segments[0].find('@'); at != std::string::npos) {
+    r.instance = segments[0].substr(0, at);
+    segments[0] = segments[0].substr(at + 1);
+    if (auto dash = r.instance.find('-'); dash != std::string::npos) {
+      auto next = r.instance.find('-', dash + 1);
+      r.sub_id = r.instance.substr(dash + 1, next == std::string::npos ? next : next - dash - 1);
+      r.instance = r.instance.substr(0, dash);
+    }
+  }
+  if (segments[0].rfind("http", 0) == 0) {
+    segments[1] = segments[0] + ":" + segments[1];
+    segments.erase(segments.begin());
+  }
+  r.service_name = segments.front();
+  for (std::size_t i = 1; i < segments.size(); ++i) {
+    if (i > 1) r.api_route += ':';
+    r.api_route += segments[i];
+  }
+  if (!r.api_route.empty() && r.api_route[0] == '[') {
+    auto close = r.api_route.find(']');
+    if (close == std::string::npos) {
+      r.error = "route field has ill-formed HTTP method verb in segment";
+    } else {
+      std::string method = r.api_route.substr(1, close - 1);
+      for (auto& c : method)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!method.empty()) r.api_route = r.api_route.substr(method.size() + 2);
+      r.http_method = std::move(method);
+    }
+  }
+  return r;
+}
+
+TEST(UmfRoute, GeneratedRoutesMatchTheReference) {
+  // Short strings over the characters parseRoute looks at, some starting with "http".
+  const std::string alphabet = ":@-[]/hHtTpPgG";
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    std::string to = i % 4 == 0 ? "http" : "";
+    for (auto n = rng() % 12; n > 0; --n)
+      to += alphabet[rng() % alphabet.size()];
+    const auto got = parse_route(to);
+    const auto want = reference_parse_route(to);
+    ASSERT_EQ(got.error, want.error) << to;
+    ASSERT_EQ(got.instance, want.instance) << to;
+    ASSERT_EQ(got.sub_id, want.sub_id) << to;
+    ASSERT_EQ(got.service_name, want.service_name) << to;
+    ASSERT_EQ(got.http_method, want.http_method) << to;
+    ASSERT_EQ(got.api_route, want.api_route) << to;
+  }
 }
 
 TEST(Umf, ReplyFollowsNodesRules) {
