@@ -41,17 +41,65 @@ struct KeySlot {
   std::size_t index;
   bool is_short;
 };
-bool same_key(std::string_view key, std::string_view name) {
-  // Length and first letter before the full comparison: most names share a length (the short
-  // ones are two to four letters), and this keeps the lookup out of memcmp.
-  return key.size() == name.size() && !key.empty() && key[0] == name[0] && key == name;
+// Each name a key can have, told apart by its length and first two letters (a perfect hash of
+// those must exist, checked below), so a lookup finds its one candidate at once and compares its
+// text.
+constexpr std::uint32_t key_code(std::size_t size, char first, char second) {
+  return static_cast<std::uint32_t>(size) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(first)) << 8 |
+         static_cast<unsigned char>(second);
 }
-std::optional<KeySlot> slot_of(std::string_view key) {
+struct KeyName {
+  std::uint32_t code;
+  std::size_t index;
+  bool is_short;
+};
+constexpr std::size_t kKeyNames = 24;  // 14 long names and 10 short aliases
+constexpr std::array<KeyName, kKeyNames> kKeyNameTable = [] {
+  std::array<KeyName, kKeyNames> names{};
+  std::size_t n = 0;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (same_key(key, kLong[i])) return KeySlot{i, false};
-    if (kShortAlias[i] && same_key(key, kShort[i])) return KeySlot{i, true};
+    names[n++] = {key_code(kLong[i].size(), kLong[i][0], kLong[i][1]), i, false};
+    if (kShortAlias[i])
+      names[n++] = {key_code(kShort[i].size(), kShort[i][0], kShort[i][1]), i, true};
   }
-  return std::nullopt;
+  return names;
+}();
+// A perfect hash of the codes into 64 places. The multiplier was found by trying odd numbers
+// in turn; the assertion below proves it still has no two names sharing a place.
+constexpr std::size_t kHashPlaces = 64;
+constexpr std::uint32_t kHashMultiplier = 1'463'309;
+constexpr std::size_t hash_place(std::uint32_t code) {
+  return (code * kHashMultiplier) >> 26 & (kHashPlaces - 1);
+}
+constexpr bool perfect_hash() {
+  std::array<bool, kHashPlaces> taken{};
+  for (const auto& name : kKeyNameTable) {
+    if (taken[hash_place(name.code)]) return false;
+    taken[hash_place(name.code)] = true;
+  }
+  return true;
+}
+static_assert(perfect_hash(), "two key names share a hash place: pick another multiplier");
+// Which name sits at each place (kKeyNames where none does).
+constexpr std::array<std::uint8_t, kHashPlaces> kKeyPlaces = [] {
+  std::array<std::uint8_t, kHashPlaces> places{};
+  places.fill(kKeyNames);
+  for (std::size_t i = 0; i < kKeyNames; ++i)
+    places[hash_place(kKeyNameTable[i].code)] = static_cast<std::uint8_t>(i);
+  return places;
+}();
+
+std::optional<KeySlot> slot_of(std::string_view key) {
+  if (key.size() < 2) return std::nullopt;
+  const std::uint32_t code = key_code(key.size(), key[0], key[1]);
+  const std::size_t at = kKeyPlaces[hash_place(code)];
+  if (at == kKeyNames) return std::nullopt;
+  const auto& name = kKeyNameTable[at];
+  if (name.code != code || key != (name.is_short ? kShort[name.index] : kLong[name.index])) {
+    return std::nullopt;
+  }
+  return KeySlot{name.index, name.is_short};
 }
 
 }  // namespace

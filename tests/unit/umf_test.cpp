@@ -9,6 +9,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "hydra/error.hpp"
@@ -279,6 +280,53 @@ TEST(Umf, ParseEqualsCreateFromTheParsedObject) {
   ASSERT_TRUE(filled);
   EXPECT_EQ(filled->mid().size(), 36u);
   EXPECT_EQ(*filled->get(Field::version), "UMF/1.4.6");
+}
+
+TEST(Umf, EveryKeyNameAndNearMissesOfThem) {
+  // The spec's names (§1.4): each long name, and the short aliases Node reads; to, mid, rmid and
+  // via have no other name.
+  const std::vector<std::tuple<const char*, Field>> names = {
+      {"to", Field::to},
+      {"from", Field::from},
+      {"frm", Field::from},
+      {"headers", Field::headers},
+      {"hdr", Field::headers},
+      {"mid", Field::mid},
+      {"rmid", Field::rmid},
+      {"signature", Field::signature},
+      {"sig", Field::signature},
+      {"timeout", Field::timeout},
+      {"tmo", Field::timeout},
+      {"timestamp", Field::timestamp},
+      {"ts", Field::timestamp},
+      {"type", Field::type},
+      {"typ", Field::type},
+      {"version", Field::version},
+      {"ver", Field::version},
+      {"via", Field::via},
+      {"forward", Field::forward},
+      {"fwd", Field::forward},
+      {"body", Field::body},
+      {"bdy", Field::body},
+      {"authorization", Field::authorization},
+      {"aut", Field::authorization}};
+  for (const auto& [name, field] : names) {
+    auto m = Message::parse(std::string(R"({")") + name + R"(":"v"})");
+    ASSERT_TRUE(m) << name;
+    ASSERT_TRUE(m->has(field)) << name;
+    EXPECT_EQ(*m->get(field), "v") << name;
+  }
+  // Same length and first letters as a name, or a name with a letter more or less: dropped.
+  for (const char* other :
+       {"t",       "tO",      "too",     "tx",     "frn",      "fro",  "fromm",
+        "hdx",     "headerz", "mix",     "rmix",   "rmi",      "sigx", "signaturf",
+        "tmx",     "timeoux", "tsx",     "tz",     "tyq",      "typx", "vex",
+        "versiom", "vix",     "forwarf", "fwx",    "bodx",     "bdz",  "authorizatiom",
+        "auu",     "BODY",    "",        "\u0000", "mid\u0000"}) {
+    auto m = Message::parse(std::string(R"({")") + other + R"(":"v"})");
+    ASSERT_TRUE(m) << other;
+    EXPECT_EQ(m->to_short().size(), 3u) << other << ": " << m->to_short_json();  // mid, ts, ver
+  }
 }
 
 TEST(Umf, ShortJsonIsTheShortFormStringified) {
