@@ -139,6 +139,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   std::string write_buffer;
   // An early write happened since the writer last ran (at most one per turn, see write_early).
   bool wrote_early = false;
+  // The reader is handing this connection's replies to their handlers: requests queued now are
+  // follow-ups to them, which is when an early write overlaps the client with Redis.
+  bool dispatching = false;
   bool started = false;
   bool stopping = false;
 
@@ -222,7 +225,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     write_queue.push_back(std::move(p));
     auto deadline = write_queue.back()->deadline;
     writer_signal.cancel();
-    if (config.early_write_threshold && write_queue.size() >= config.early_write_threshold) {
+    if (config.early_write_threshold && dispatching &&
+        write_queue.size() >= config.early_write_threshold) {
       write_early();
     }
     if (deadline < deadline_timer.expiry()) deadline_timer.cancel();
@@ -330,8 +334,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> reader() {
     for (;;) {
+      dispatching = false;
       std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
       decoder.feed({read_buffer.data(), n});
+      dispatching = true;
       while (auto r = decoder.next()) {
         dispatch_reply(std::move(*r));
         if (stopping) co_return;
@@ -374,9 +380,13 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   // Writes the queued requests now if the socket takes them without waiting, so that Redis
   // works on them while the replies already read are still being handled, instead of the two
-  // taking turns. At most once between two runs of the writer: more, smaller writes would
-  // cost Redis and the subscribers more system calls than the overlap gains when every
-  // process is busy. What the socket does not take is left to the writer.
+  // taking turns. Only for requests queued by this connection's own reply handlers (see
+  // `dispatching`): requests made while other work is handled, such as an echo answering the
+  // messages of its subscriber connection, gained nothing from going early, and the extra writes
+  // cost the process and Redis CPU (docs/benchmarks.md, "After follow-up-only early writes").
+  // At most once between two runs of the writer: more, smaller writes would cost Redis and the
+  // subscribers more system calls than the overlap gains when every process is busy. What the
+  // socket does not take is left to the writer.
   void write_early() {
     if (wrote_early || !write_buffer.empty() || write_queue.empty() || state != State::connected ||
         !transport.can_try_write()) {

@@ -159,6 +159,45 @@ TEST(Connection, EarlyWritesHappenOnlyWhenEnabled) {
   }
 }
 
+// Early writes are for follow-ups: requests queued by this connection's own reply handlers.
+// A burst made from anywhere else (here one posted handler, as an echo answering the messages
+// of its subscriber connection) waits for the writer; the same burst made from a reply handler
+// goes out partly early.
+TEST(Connection, EarlyWritesOnlyForRequestsMadeByReplyHandlers) {
+  RedisServer server;
+  asio::io_context io;
+  auto config = config_for(server);
+  config.single_threaded = true;
+  config.early_write_threshold = 4;
+  Connection conn(io.get_executor(), config);
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> { (co_await conn.exec(cmd("PING"))).check(); });
+  constexpr int kBurst = 64;
+  int done = 0;
+  auto burst = [&] {
+    for (int i = 0; i < kBurst; ++i) {
+      conn.async_exec_one(cmd("INCR", "burst"), {}, [&](std::error_code ec, Reply r) {
+        if (!ec && r.type == Reply::Type::integer) ++done;
+      });
+    }
+  };
+  const auto before = conn.write_counts();
+  asio::post(io, burst);
+  hydra::test::run_until(
+      io, [&] { return done >= kBurst; }, 20s);
+  ASSERT_EQ(done, kBurst);
+  EXPECT_EQ(conn.write_counts().early, before.early);
+
+  conn.async_exec_one(cmd("PING"), {}, [&](std::error_code, Reply) { burst(); });
+  hydra::test::run_until(
+      io, [&] { return done >= 2 * kBurst; }, 20s);
+  ASSERT_EQ(done, 2 * kBurst);
+  EXPECT_EQ(conn.write_counts().early, before.early + 1);
+  EXPECT_EQ(server.cli({"GET", "burst"}), std::to_string(2 * kBurst));
+  conn.stop();
+  io.run_for(50ms);
+}
+
 // A completion handler that throws (a plain callback, not a coroutine) is the caller's error:
 // it leaves io_context::run() and the connection carries on, as with a posted handler.
 TEST(Connection, AThrowingHandlerLeavesRunAndTheLinkStays) {

@@ -61,12 +61,14 @@ struct Config {
   /// completes them directly, so a command costs no queue hop. Leave it false when several
   /// threads run the executor or call the connection.
   bool single_threaded = false;
-  /// When this many requests are waiting to be written and no write is under way, they are
-  /// written at once (if the socket takes them without waiting) instead of after every reply
-  /// handler that is already queued has run. Redis then works on them while the client is
-  /// still handling earlier replies, instead of the two taking turns. At most one such early
-  /// write per turn of the writer. Zero: only the writer writes, once per turn of the event
-  /// loop. TCP and Unix sockets; over TLS the writer always writes.
+  /// When this many requests queued by this connection's own reply handlers (follow-ups, as a
+  /// queue worker's next command) are waiting to be written and no write is under way, they
+  /// are written at once (if the socket takes them without waiting) instead of after every
+  /// reply handler that is already queued has run. Redis then works on them while the client
+  /// is still handling earlier replies, instead of the two taking turns. At most one such early
+  /// write per turn of the writer; requests made from anywhere else wait for the writer. Zero:
+  /// only the writer writes, once per turn of the event loop. TCP and Unix sockets; over TLS
+  /// the writer always writes.
   std::size_t early_write_threshold = 8;
 };
 
