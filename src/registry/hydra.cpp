@@ -68,6 +68,9 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     reserved_fd = -1;
   }
   bool registered = false;
+  // `<iid>@<svc>:/`, the `from` of this instance's requests (their replies come back on its
+  // instance channel); set when it registers.
+  boost::json::value request_from;
   bool stopping = false;
   std::string instance_id = "not set";
   registry::InstanceFacts facts;
@@ -265,6 +268,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
     co_await sub->subscribe(cmd(registry::Keys::service_channel(cfg.service_name),
                                 registry::Keys::instance_channel(cfg.service_name, instance_id)));
+    request_from = boost::json::string(instance_id + "@" + cfg.service_name + ":/");
     registered = true;
     co_await tick();
     asio::co_spawn(ex, presence_loop(shared_from_this()), asio::detached);
@@ -627,7 +631,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                                                    "come back on the instance channel")));
       return;
     }
-    m.set(umf::Field::from, boost::json::string(instance_id + "@" + cfg.service_name + ":/"));
+    m.set(umf::Field::from, request_from);
     auto mid = m.mid();
     if (mid.empty()) {
       mid = registry::new_message_id();
