@@ -1,6 +1,7 @@
 // The per-message work of a round trip, one step at a time and without Redis: parsing the two
-// messages of messaging_bench's echo round trip, writing them, creating them, routes and message
-// IDs. messaging_bench measures the whole; this says which step a change moves.
+// messages of messaging_bench's echo round trip, writing them, creating them, routes, message
+// IDs and the RESP encoding of the PUBLISH that carries one. messaging_bench measures the whole;
+// this says which step a change moves.
 //
 //   umf_bench [--benchmark_filter=Parse]    times each step
 //   umf_bench --count ParseReply 100000     runs one step N times (for callgrind)
@@ -13,6 +14,7 @@
 
 #include "hydra/json.hpp"
 #include "hydra/umf.hpp"
+#include "redis/resp.hpp"
 
 namespace json = boost::json;
 using hydra::umf::Message;
@@ -86,6 +88,15 @@ void message_id(long) {
   benchmark::DoNotOptimize(id);
 }
 
+// The echo's PUBLISH of its reply, as the connection encodes it into its write buffer.
+void encode_publish(long) {
+  static const hydra::redis::Command publish{
+      "PUBLISH", "hydra:service:mc:cpp-client:5d0e6e1c43f24e37a0a4f7c3a4c9be1f", kReply};
+  std::string out;
+  hydra::redis::resp::encode(out, publish);
+  benchmark::DoNotOptimize(out);
+}
+
 struct Step {
   const char* name;
   void (*run)(long);
@@ -97,7 +108,8 @@ constexpr Step kSteps[] = {{"ParseRequest", parse_request},
                            {"CreateRequest", create_request},
                            {"ReplyToRequest", reply_to_request},
                            {"ParseRoute", parse_route},
-                           {"MessageId", message_id}};
+                           {"MessageId", message_id},
+                           {"EncodePublish", encode_publish}};
 
 void timed(benchmark::State& state, void (*run)(long)) {
   long n = 0;
