@@ -70,6 +70,8 @@ class Queue {
   /// fields`), parses `to` (400 with the route error) and LPUSHes the short form to
   /// `hydra:service:<svc>:mqrecieved`. The result carries the stored message's mid.
   boost::asio::awaitable<Result> queue_message(const boost::json::object& message);
+  /// The same, moving the message's values out of `message` instead of copying them.
+  boost::asio::awaitable<Result> queue_message(boost::json::object&& message);
   boost::asio::awaitable<Result> queue_message(const umf::Message& message);
 
   /// Node's getQueuedMessage: RPOPLPUSH mqrecieved → mqinprogress; nullopt when empty.

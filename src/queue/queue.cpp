@@ -276,6 +276,10 @@ asio::awaitable<Result> Queue::queue_message(const boost::json::object& message)
   return impl_->push(umf::Message::create(message));
 }
 
+asio::awaitable<Result> Queue::queue_message(boost::json::object&& message) {
+  return impl_->push(umf::Message::create(std::move(message)));
+}
+
 asio::awaitable<Result> Queue::queue_message(const umf::Message& message) {
   // Re-created so a hand-built message gets its mid, timestamp and version like Node's.
   return impl_->push(umf::Message::create(message));

@@ -139,6 +139,41 @@ TEST(QueueRedis, QueueGetAndMarkCompleteLeaveNothingInProgress) {
   EXPECT_FALSE(w.get());
 }
 
+// A message handed over as an rvalue is moved into the item, not copied: the same bytes are
+// stored as for the same message passed by reference.
+TEST(QueueRedis, AMovedMessageIsStoredLikeACopiedOne) {
+  RedisServer server;
+  Worker w(server);
+  auto make = [] {
+    boost::json::object m;
+    m["to"] = kSvc + ":/";
+    m["from"] = "client:/";
+    m["mid"] = "fixed-mid";
+    m["timestamp"] = "2026-11-21T10:00:00.000Z";
+    m["body"] = {{"text", std::string(100, 'x')}, {"n", 7}};
+    return m;
+  };
+  const auto copied = make();
+  auto moved = make();
+  auto r1 = w.run([&]() -> asio::awaitable<hydra::Result> {
+    co_return co_await w.queue->queue_message(copied);
+  });
+  auto r2 = w.run([&]() -> asio::awaitable<hydra::Result> {
+    co_return co_await w.queue->queue_message(std::move(moved));
+  });
+  ASSERT_TRUE(r1.ok()) << r1.reason;
+  ASSERT_TRUE(r2.ok()) << r2.reason;
+  EXPECT_EQ(r2.mid, "fixed-mid");
+  const auto first = server.cli({"LINDEX", qd::received_key(kSvc), "1"});
+  EXPECT_EQ(first, server.cli({"LINDEX", qd::received_key(kSvc), "0"}));
+  EXPECT_EQ(
+      first,
+      R"({"to":"worker:/","frm":"client:/","mid":"fixed-mid","ts":"2026-11-21T10:00:00.000Z",)"
+      R"("ver":"UMF/1.4.6","bdy":{"text":")" +
+          std::string(100, 'x') + R"(","n":7}})");
+  EXPECT_EQ(copied.at("body").at("text").as_string().size(), 100u);  // the copy's source is intact
+}
+
 TEST(QueueRedis, MarkIncompleteStoresTheReason) {
   RedisServer server;
   Worker w(server);
