@@ -1,5 +1,5 @@
-// Appending to a string through a raw cursor: json::Writer (JSON text) and the RESP encoder (the
-// connection's write buffer) write through it.
+// Appending to a string through a raw cursor: json::Writer (JSON text) and the RESP encoder (a
+// request's bytes) write through it.
 #pragma once
 
 #include <algorithm>
