@@ -14,7 +14,7 @@ namespace hydra {
 // creation and its end the string holds unspecified bytes past the written part.
 class Appender {
  public:
-  explicit Appender(std::string& out) : out_(out), used_(out.size()) {}
+  explicit Appender(std::string& out) : out_(out), start_(out.size()), used_(out.size()) {}
   Appender(const Appender&) = delete;
   Appender& operator=(const Appender&) = delete;
   ~Appender() { out_.resize(used_); }
@@ -37,12 +37,23 @@ class Appender {
   }
 
  private:
+  // resize zero-fills what it adds, so the string grows by what this appender has written so
+  // far (doubling), not by what it already held or could hold: a long string appended to, or a
+  // reused one with a large capacity, costs what is written. Within the capacity it takes at
+  // least kStep more (no reallocation); beyond it exactly what is needed plus the doubling.
   void grow(std::size_t n) {
-    // The string's own capacity first (no reallocation), then doubling.
-    out_.resize(std::max({used_ + n, out_.capacity(), 2 * out_.size()}));
+    const std::size_t need = used_ + n;
+    const std::size_t written = used_ - start_;
+    if (need <= out_.capacity()) {
+      out_.resize(std::min(out_.capacity(), need + std::max(written, kStep)));
+    } else {
+      out_.resize(need + written);
+    }
   }
 
+  static constexpr std::size_t kStep = 256;
   std::string& out_;
+  std::size_t start_;  // the string's size when the appender was made
   std::size_t used_;
 };
 

@@ -1,4 +1,5 @@
-// Unit tests for the JSON.stringify-compatible writer, try_parse and the ISO timestamp helpers.
+// Unit tests for the JSON.stringify-compatible writer (and the appender it writes through),
+// try_parse and the ISO timestamp helpers.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -6,11 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "common/appender.hpp"
 #include "hydra/json.hpp"
 
 namespace {
@@ -351,3 +354,36 @@ TEST(JsonIsoTimestamp, ParsesBack) {
 }
 
 }  // namespace
+
+// The appender writes exactly what it is given whatever the string held or could hold before:
+// empty, short, long, with a large spare capacity (grown within it, never reallocated), and
+// through both room()/advance_to() and put().
+TEST(Appender, AppendsExactlyWhateverTheStringHeld) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    std::string out(rng() % 3 == 0 ? rng() % 5000 : rng() % 20, 'p');
+    const std::string prefix = out;
+    const std::size_t reserved = rng() % 2 == 0 ? std::size_t{1} << 20 : 0;
+    out.reserve(reserved);
+    const std::size_t capacity = out.capacity();
+    std::string expected = prefix;
+    {
+      hydra::Appender a(out);
+      const int pieces = 1 + static_cast<int>(rng() % 40);
+      for (int i = 0; i < pieces; ++i) {
+        std::string piece(rng() % 4 == 0 ? rng() % 3000 : rng() % 30,
+                          static_cast<char>('a' + i % 26));
+        expected += piece;
+        if (rng() % 2 == 0) {
+          a.put(piece);
+        } else {
+          char* p = a.room(piece.size() + 7);  // more room than used
+          std::memcpy(p, piece.data(), piece.size());
+          a.advance_to(p + piece.size());
+        }
+      }
+    }
+    ASSERT_EQ(out, expected) << "round " << round;
+    if (reserved && expected.size() <= reserved) EXPECT_EQ(out.capacity(), capacity);
+  }
+}
