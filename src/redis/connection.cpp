@@ -13,6 +13,8 @@
 #include <boost/asio/strand.hpp>
 #include <deque>
 #include <set>
+#include <type_traits>
+#include <variant>
 
 #include "common/executors.hpp"
 #include "hydra/error.hpp"
@@ -43,22 +45,40 @@ const char* to_string(State state) {
 
 namespace {
 
+// How a request completes: the four kinds of handler. The "throwing" ones are the coroutine
+// calls (exec, exec_batch): they complete with the transport error as an exception, so that
+// `co_await exec(...)` needs no coroutine frame of its own to turn an error code into one.
+using ThrowingReplyHandler = asio::any_completion_handler<void(std::exception_ptr, Reply)>;
+using ThrowingBatchHandler =
+    asio::any_completion_handler<void(std::exception_ptr, std::vector<Reply>)>;
+using AnyHandler = std::variant<std::monostate, Connection::BatchHandler, Connection::ReplyHandler,
+                                ThrowingBatchHandler, ThrowingReplyHandler>;
+
 struct Pending {
   std::string payload;
   std::size_t expected = 0;
   std::size_t received = 0;
   std::vector<Reply> replies;  // a batch's replies
   Reply reply;                 // the (last) reply of a single command
-  // One of the two is set until the request completes. (std::optional because Boost 1.81's
-  // any_completion_handler move assignment re-wraps the handler instead of moving it.)
-  std::optional<Connection::BatchHandler> batch;
-  std::optional<Connection::ReplyHandler> one;
+  // Set until the request completes. (Only ever move-constructed out, never move-assigned:
+  // Boost 1.81's any_completion_handler move assignment re-wraps the handler.)
+  AnyHandler handler;
   Clock::time_point deadline = Clock::time_point::max();
   bool wait_for_connection = true;
   std::string what;  // first command name, for error messages
 
-  bool waiting() const { return batch || one; }
+  bool waiting() const { return handler.index() != 0; }
+  // One reply is kept (the last), not a vector of them.
+  bool single() const {
+    return std::holds_alternative<Connection::ReplyHandler>(handler) ||
+           std::holds_alternative<ThrowingReplyHandler>(handler);
+  }
 };
+
+// The exception a coroutine call throws for a transport failure.
+std::exception_ptr transport_error(std::error_code ec, const std::string& what) {
+  return std::make_exception_ptr(Error(ec, "Redis " + what + ": " + ec.message()));
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -145,6 +165,37 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   bool started = false;
   bool stopping = false;
 
+  // Finished requests kept for reuse, with their buffers: a busy connection then allocates no
+  // Pending, payload or reply vector per request.
+  std::vector<std::unique_ptr<Pending>> spare;
+  static constexpr std::size_t kSpareMax = 256;
+  static constexpr std::size_t kKeptPayload = 4096;
+
+  std::unique_ptr<Pending> acquire() {
+    if (spare.empty()) return std::make_unique<Pending>();
+    auto p = std::move(spare.back());
+    spare.pop_back();
+    return p;
+  }
+
+  void release(std::unique_ptr<Pending> p) {
+    if (spare.size() >= kSpareMax) return;
+    if (p->payload.capacity() > kKeptPayload) {
+      p->payload = std::string();
+    } else {
+      p->payload.clear();
+    }
+    p->expected = 0;
+    p->received = 0;
+    p->replies.clear();
+    p->reply = Reply{};
+    p->handler.emplace<std::monostate>();
+    p->deadline = Clock::time_point::max();
+    p->wait_for_connection = true;
+    p->what.clear();
+    spare.push_back(std::move(p));
+  }
+
   void set_state(State s, const std::string& detail) {
     state = s;
     if (on_state) on_state(s, detail);
@@ -155,14 +206,18 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // `now`: the handler may run before this returns (a reply being read on a single-threaded
   // connection, whose reader runs on the handler's executor; the request has left every queue).
   void complete(Pending& p, std::error_code ec, bool now = false) {
-    if (p.one) {
-      ReplyHandler handler(std::move(*p.one));
-      p.one.reset();
-      finish(std::move(handler), now, ec, std::move(p.reply));
-    } else if (p.batch) {
-      BatchHandler handler(std::move(*p.batch));
-      p.batch.reset();
-      finish(std::move(handler), now, ec, std::move(p.replies));
+    AnyHandler any(std::move(p.handler));
+    p.handler.emplace<std::monostate>();
+    if (auto* h = std::get_if<Connection::ReplyHandler>(&any)) {
+      finish(std::move(*h), now, ec, std::move(p.reply));
+    } else if (auto* h = std::get_if<Connection::BatchHandler>(&any)) {
+      finish(std::move(*h), now, ec, std::move(p.replies));
+    } else if (auto* h = std::get_if<ThrowingReplyHandler>(&any)) {
+      finish(std::move(*h), now, ec ? transport_error(ec, p.what) : std::exception_ptr(),
+             std::move(p.reply));
+    } else if (auto* h = std::get_if<ThrowingBatchHandler>(&any)) {
+      finish(std::move(*h), now, ec ? transport_error(ec, p.what) : std::exception_ptr(),
+             std::move(p.replies));
     }
   }
 
@@ -182,20 +237,22 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void enqueue(std::vector<Command> commands, RequestOptions options, BatchHandler handler) {
-    auto p = std::make_unique<Pending>();
-    p->batch.emplace(std::move(handler));
+  template <class Handler>
+  void enqueue(std::vector<Command> commands, RequestOptions options, Handler handler) {
+    auto p = acquire();
+    p->handler.emplace<Handler>(std::move(handler));
     for (const auto& c : commands) {
       resp::encode(p->payload, c);
       p->expected += replies_for(c);
     }
-    if (!commands.empty() && !commands.front().empty()) p->what = commands.front().front();
+    p->what = commands.empty() || commands.front().empty() ? "batch" : commands.front().front();
     submit(std::move(p), options);
   }
 
-  void enqueue_one(const Command& command, RequestOptions options, ReplyHandler handler) {
-    auto p = std::make_unique<Pending>();
-    p->one.emplace(std::move(handler));
+  template <class Handler>
+  void enqueue_one(const Command& command, RequestOptions options, Handler handler) {
+    auto p = acquire();
+    p->handler.emplace<Handler>(std::move(handler));
     if (!command.empty()) {
       resp::encode(p->payload, command);
       p->expected = replies_for(command);
@@ -317,7 +374,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       throw Error(errc::protocol_error, "reply without a request: " + r.describe());
     }
     Pending& p = *inflight.front();
-    if (p.one) {
+    if (p.single()) {
       p.reply = std::move(r);
     } else {
       p.replies.push_back(std::move(r));
@@ -329,6 +386,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       // reply resumes at once (no queue hop), and the requests it makes are queued while
       // later replies are still being read, where early writes can pick them up.
       complete(*done, {}, config.single_threaded);
+      release(std::move(done));
     }
   }
 
@@ -352,7 +410,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       write_queue.pop_front();
       if (!p->waiting()) continue;  // timed out before it could be written
       write_buffer += p->payload;
-      p->payload = std::string();
+      p->payload.clear();
       inflight.push_back(std::move(p));
     }
   }
@@ -579,29 +637,44 @@ void Connection::stop() {
   asio::dispatch(impl_->strand, [impl = impl_] { impl->do_stop(); });
 }
 
-void Connection::initiate_one(Command command, RequestOptions options, ReplyHandler handler) {
+// Queues a request from any thread: at once on a single-threaded connection (every call comes
+// from the one thread that runs the executor, Config::single_threaded), without a type-erased
+// function; otherwise on the connection's strand.
+template <class Handler, class Request>
+void Connection::initiate_any(Request request, RequestOptions options, Handler handler) {
+  auto enqueue = [](Impl& impl, Request& r, RequestOptions o, Handler& h) {
+    if constexpr (std::is_same_v<Request, Command>) {
+      impl.enqueue_one(r, o, std::move(h));
+    } else {
+      impl.enqueue(std::move(r), o, std::move(h));
+    }
+  };
   if (impl_->config.single_threaded) {
-    impl_->enqueue_one(command, options, std::move(handler));
+    enqueue(*impl_, request, options, handler);
     return;
   }
   asio::dispatch(impl_->strand,
-                 [impl = impl_, c = std::move(command), options, h = std::move(handler)]() mutable {
-                   impl->enqueue_one(c, options, std::move(h));
-                 });
+                 [impl = impl_, r = std::move(request), options, h = std::move(handler),
+                  enqueue]() mutable { enqueue(*impl, r, options, h); });
+}
+
+void Connection::initiate_one(Command command, RequestOptions options, ReplyHandler handler) {
+  initiate_any(std::move(command), options, std::move(handler));
 }
 
 void Connection::initiate(std::vector<Command> commands, RequestOptions options,
                           BatchHandler handler) {
-  if (impl_->config.single_threaded) {
-    // Every call comes from the one thread that runs the executor (Config::single_threaded):
-    // the request is queued at once, as dispatch would, without a type-erased function.
-    impl_->enqueue(std::move(commands), options, std::move(handler));
-    return;
-  }
-  asio::dispatch(impl_->strand, [impl = impl_, cmds = std::move(commands), options,
-                                 h = std::move(handler)]() mutable {
-    impl->enqueue(std::move(cmds), options, std::move(h));
-  });
+  initiate_any(std::move(commands), options, std::move(handler));
+}
+
+void Connection::initiate_throwing_one(Command command, RequestOptions options,
+                                       ThrowingReplyHandler handler) {
+  initiate_any(std::move(command), options, std::move(handler));
+}
+
+void Connection::initiate_throwing(std::vector<Command> commands, RequestOptions options,
+                                   ThrowingBatchHandler handler) {
+  initiate_any(std::move(commands), options, std::move(handler));
 }
 
 namespace {
@@ -626,28 +699,35 @@ std::vector<Command> one(Command cmd) {
   return batch;
 }
 
-[[noreturn]] void throw_transport(std::error_code ec, const std::string& what) {
-  throw Error(ec, "Redis " + what + ": " + ec.message());
-}
 }  // namespace
 
+// exec and exec_batch are not coroutines themselves: the awaitable is the initiation's own, so
+// a call costs one coroutine frame, not two, and the reply is moved fewer times.
 asio::awaitable<Reply> Connection::exec(Command command, RequestOptions options) {
-  if (command.empty()) throw Error(errc::invalid_argument, "an empty command has no name");
-  std::string what = command.front();
-  auto [ec, reply] =
-      co_await async_exec_one(std::move(command), options, asio::as_tuple(use_awaitable));
-  if (ec) throw_transport(ec, what);
-  co_return std::move(reply);
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Reply)>(
+      [this](auto handler, Command c, RequestOptions o) {
+        if (c.empty()) {
+          auto ex = asio::get_associated_executor(handler, impl_->strand);
+          asio::post(ex, [h = std::move(handler)]() mutable {
+            std::move(h)(std::make_exception_ptr(
+                             Error(errc::invalid_argument, "an empty command has no name")),
+                         Reply{});
+          });
+          return;
+        }
+        initiate_throwing_one(std::move(c), o, ThrowingReplyHandler(std::move(handler)));
+      },
+      use_awaitable, std::move(command), options);
 }
 
 asio::awaitable<std::vector<Reply>> Connection::exec_batch(std::vector<Command> commands,
                                                            RequestOptions options) {
-  std::string what =
-      commands.empty() || commands.front().empty() ? "batch" : commands.front().front();
-  auto [ec, replies] =
-      co_await async_exec(std::move(commands), options, asio::as_tuple(use_awaitable));
-  if (ec) throw_transport(ec, what);
-  co_return std::move(replies);
+  return asio::async_initiate<const asio::use_awaitable_t<>&,
+                              void(std::exception_ptr, std::vector<Reply>)>(
+      [this](auto handler, std::vector<Command> c, RequestOptions o) {
+        initiate_throwing(std::move(c), o, ThrowingBatchHandler(std::move(handler)));
+      },
+      use_awaitable, std::move(commands), options);
 }
 
 asio::awaitable<void> Connection::subscribe(std::vector<std::string> channels) {

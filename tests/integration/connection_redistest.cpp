@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "hydra/error.hpp"
 #include "hydra/redis/connection.hpp"
@@ -456,6 +457,93 @@ TEST(Connection, StopFailsPendingWithStopped) {
   } catch (const hydra::Error& e) {
     EXPECT_EQ(e.code(), hydra::errc::stopped);
   }
+}
+
+// exec and exec_batch throw hydra::Error naming the command that failed; an empty command is
+// refused before anything is sent.
+TEST(Connection, CoroutineCallsThrowNamingTheCommand) {
+  RedisServer server;
+  asio::io_context io;
+  auto cfg = config_for(server);
+  cfg.command_timeout = 200ms;
+  Connection conn(io.get_executor(), cfg);
+  conn.start();
+  auto error_of = [&](auto call) -> std::pair<std::error_code, std::string> {
+    try {
+      run_on(io, call);
+    } catch (const hydra::Error& e) {
+      return {e.code(), e.what()};
+    }
+    return {};
+  };
+  auto empty = error_of([&]() -> asio::awaitable<void> { co_await conn.exec(Command{}); });
+  EXPECT_EQ(empty.first, hydra::errc::invalid_argument);
+  std::vector<Command> sleep_then_ping;
+  sleep_then_ping.push_back(cmd("DEBUG", "SLEEP", "1"));
+  sleep_then_ping.push_back(cmd("PING"));
+  auto slow = error_of(
+      [&]() -> asio::awaitable<void> { co_await conn.exec_batch(std::move(sleep_then_ping)); });
+  EXPECT_EQ(slow.first, hydra::errc::timeout);
+  EXPECT_NE(slow.second.find("Redis DEBUG: "), std::string::npos) << slow.second;
+  conn.stop();
+  auto stopped = error_of([&]() -> asio::awaitable<void> { co_await conn.exec(cmd("GET", "k")); });
+  EXPECT_EQ(stopped.first, hydra::errc::stopped);
+  EXPECT_NE(stopped.second.find("Redis GET: "), std::string::npos) << stopped.second;
+}
+
+// Finished requests are reused with their buffers: many requests of very different sizes,
+// single and batched, from coroutines in flight at once, each get exactly their own replies.
+TEST(Connection, ReusedRequestsCarryNothingOver) {
+  RedisServer server;
+  asio::io_context io;
+  auto cfg = config_for(server);
+  cfg.single_threaded = true;
+  Connection conn(io.get_executor(), cfg);
+  conn.start();
+  std::size_t checked = 0;
+  auto worker = [&](int w) -> asio::awaitable<void> {
+    for (int i = 0; i < 150; ++i) {
+      const std::string key = "reuse:" + std::to_string(w) + ":" + std::to_string(i);
+      // Sizes from empty to well past what a reused buffer keeps (4 KiB).
+      const std::size_t size = static_cast<std::size_t>((i * 7919 + w * 104729) % 9000);
+      const std::string value(size, static_cast<char>('a' + (i + w) % 26));
+      if (i % 3 == 0) {
+        std::vector<Command> batch;
+        batch.push_back(cmd("SET", key, value));
+        batch.push_back(cmd("STRLEN", key));
+        batch.push_back(cmd("GET", key));
+        batch.push_back(cmd("DEL", key));
+        auto replies = co_await conn.exec_batch(std::move(batch));
+        EXPECT_EQ(replies.size(), 4u);
+        EXPECT_EQ(replies.at(1).as_integer(), static_cast<long long>(size));
+        EXPECT_EQ(replies.at(2).as_string(), value);
+        EXPECT_EQ(replies.at(3).as_integer(), 1);
+      } else {
+        (co_await conn.exec(cmd("SET", key, value))).check();
+        EXPECT_EQ((co_await conn.exec(cmd("GET", key))).as_string(), value);
+        EXPECT_EQ((co_await conn.exec(cmd("DEL", key))).as_integer(), 1);
+      }
+      ++checked;
+    }
+  };
+  int finished = 0;
+  std::exception_ptr failure;
+  run_on(io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    for (int w = 0; w < 12; ++w) {
+      asio::co_spawn(ex, worker(w), [&](std::exception_ptr e) {
+        if (e) failure = e;
+        ++finished;
+      });
+    }
+    asio::steady_timer t(ex);
+    while (finished < 12) {
+      t.expires_after(5ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  });
+  if (failure) std::rethrow_exception(failure);
+  EXPECT_EQ(checked, 12u * 150u);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -132,6 +133,15 @@ class Connection {
  private:
   void initiate(std::vector<Command> commands, RequestOptions options, BatchHandler handler);
   void initiate_one(Command command, RequestOptions options, ReplyHandler handler);
+  // exec and exec_batch: completed with the transport error as an exception.
+  void initiate_throwing(
+      std::vector<Command> commands, RequestOptions options,
+      boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<Reply>)> handler);
+  void initiate_throwing_one(
+      Command command, RequestOptions options,
+      boost::asio::any_completion_handler<void(std::exception_ptr, Reply)> handler);
+  template <class Handler, class Request>
+  void initiate_any(Request request, RequestOptions options, Handler handler);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
