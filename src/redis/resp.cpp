@@ -89,15 +89,20 @@ void encode(std::string& out, const Command& command) {
 
 namespace {
 // hiredis parses; these callbacks build our Reply objects in place instead of its redisReply
-// tree (which would then be copied): a reply is one allocation plus its strings and element
-// vector. hiredis creates an array before its elements and hands each element its parent's
-// object and index; only top-level objects are ever passed to freeObject.
+// tree (which would then be copied). A top-level reply is built in the decoder's slot (the
+// reader's privdata, which hiredis hands to the first task of each reply), so a reply costs no
+// allocation of its own, only its strings and element vector. hiredis creates an array before
+// its elements and hands each element its parent's object and index; only top-level objects
+// are ever passed to freeObject.
 Reply* place(const redisReadTask* task, Reply::Type type) {
   Reply* r = nullptr;
   if (task->parent != nullptr) {
     r = &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)];
   } else {
-    r = new Reply;
+    r = static_cast<Reply*>(task->privdata);
+    r->str.clear();
+    r->integer = 0;
+    r->elements.clear();
   }
   r->type = type;
   return r;
@@ -138,15 +143,19 @@ void* create_nil(const redisReadTask* task) noexcept try {
   return nullptr;
 }
 
+// A reply abandoned by the reader (its stream turned out invalid): the slot is emptied.
 void free_object(void* reply) {
-  delete static_cast<Reply*>(reply);
+  *static_cast<Reply*>(reply) = Reply{};
 }
 
 redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
                                              create_nil, free_object};
 }  // namespace
 
-Decoder::Decoder() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {}
+Decoder::Decoder() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
+  if (reader_ == nullptr) throw std::bad_alloc();
+  reader_->privdata = &slot_;
+}
 
 Decoder::~Decoder() {
   redisReaderFree(reader_);
@@ -167,10 +176,7 @@ std::optional<Reply> Decoder::next() {
       std::string why = reader_->errstr;
       throw Error(errc::protocol_error, "invalid RESP from server: " + why);
     }
-    if (raw != nullptr) {
-      std::unique_ptr<Reply> r(static_cast<Reply*>(raw));
-      return std::move(*r);
-    }
+    if (raw != nullptr) return std::move(slot_);
     if (unfed_pos_ == unfed_.size()) return std::nullopt;
     const std::size_t n = std::min(kSlice, unfed_.size() - unfed_pos_);
     if (redisReaderFeed(reader_, unfed_.data() + unfed_pos_, n) != REDIS_OK) {
@@ -183,6 +189,8 @@ std::optional<Reply> Decoder::next() {
 void Decoder::reset() {
   redisReaderFree(reader_);
   reader_ = redisReaderCreateWithFunctions(&kReplyFunctions);
+  if (reader_ == nullptr) throw std::bad_alloc();
+  reader_->privdata = &slot_;
   unfed_.clear();
   unfed_pos_ = 0;
 }

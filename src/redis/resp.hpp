@@ -36,6 +36,9 @@ class Decoder {
   // bytes to the front of its buffer whenever it has consumed 1 KiB, so one large read fed at
   // once (many small replies) would be moved again and again, quadratic in the read's size.
   static constexpr std::size_t kSlice = 2048;
+  // Where hiredis builds each top-level reply (see resp.cpp); declared before the reader so it
+  // outlives it.
+  Reply slot_;
   redisReader* reader_ = nullptr;
   std::string unfed_;
   std::size_t unfed_pos_ = 0;
