@@ -38,18 +38,20 @@ inline bool same_serial_executor(const boost::asio::any_io_executor& own,
 /// without wrapping it in a type-erased function first; an exception it lets out comes out of
 /// `own`'s run(), as from a posted handler, instead of unwinding the caller (e.g. a connection's
 /// reader). Any other handler is dispatched to its own executor.
+/// The arguments are passed on as they were given (moved from when they are rvalues).
 template <class Handler, class... Args>
 void invoke_here_or_dispatch(const boost::asio::any_io_executor& own, Handler handler,
-                             Args... args) {
+                             Args&&... args) {
   auto handler_ex = boost::asio::get_associated_executor(handler, own);
   if (!same_serial_executor(own, handler_ex)) {
-    boost::asio::dispatch(handler_ex, [h = std::move(handler), ... a = std::move(args)]() mutable {
-      std::move(h)(std::move(a)...);
-    });
+    boost::asio::dispatch(handler_ex,
+                          [h = std::move(handler), ... a = std::forward<Args>(args)]() mutable {
+                            std::move(h)(std::move(a)...);
+                          });
     return;
   }
   try {
-    std::move(handler)(std::move(args)...);
+    std::move(handler)(std::forward<Args>(args)...);
   } catch (...) {
     boost::asio::post(own, [e = std::current_exception()] { std::rethrow_exception(e); });
   }

@@ -222,15 +222,15 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <class Handler, class... Args>
-  void finish(Handler handler, bool now, Args... args) {
+  void finish(Handler handler, bool now, Args&&... args) {
     if (now) {
-      invoke_here_or_dispatch(strand, std::move(handler), std::move(args)...);
+      invoke_here_or_dispatch(strand, std::move(handler), std::forward<Args>(args)...);
       return;
     }
     // Posted (never run inline) so a handler that issues a new request cannot re-enter the
     // queue being iterated; then dispatched to the handler's own executor.
     auto ex = asio::get_associated_executor(handler, strand);
-    asio::post(strand, [ex, h = std::move(handler), ... a = std::move(args)]() mutable {
+    asio::post(strand, [ex, h = std::move(handler), ... a = std::forward<Args>(args)]() mutable {
       asio::dispatch(ex, [h = std::move(h), ... a = std::move(a)]() mutable {
         std::move(h)(std::move(a)...);
       });
@@ -309,7 +309,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<Reply> read_reply() {
     for (;;) {
-      if (auto r = decoder.next()) co_return std::move(*r);
+      if (auto* r = decoder.next_in_slot()) co_return std::move(*r);
       std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
       decoder.feed({read_buffer.data(), n});
     }
@@ -357,7 +357,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void dispatch_reply(Reply r) {
+  // `r` is the decoder's slot: the reply is moved from it to where it is kept.
+  void dispatch_reply(Reply& r) {
     if (mode == Mode::subscriber && r.is_array() && r.elements.size() >= 3 &&
         r.elements[0].type == Reply::Type::string) {
       const std::string& kind = r.elements[0].str;
@@ -396,8 +397,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
       decoder.feed({read_buffer.data(), n});
       dispatching = true;
-      while (auto r = decoder.next()) {
-        dispatch_reply(std::move(*r));
+      while (auto* r = decoder.next_in_slot()) {
+        dispatch_reply(*r);
         if (stopping) co_return;
       }
     }

@@ -170,14 +170,19 @@ void Decoder::feed(std::string_view bytes) {
 }
 
 std::optional<Reply> Decoder::next() {
+  if (Reply* r = next_in_slot()) return std::move(*r);
+  return std::nullopt;
+}
+
+Reply* Decoder::next_in_slot() {
   for (;;) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
       std::string why = reader_->errstr;
       throw Error(errc::protocol_error, "invalid RESP from server: " + why);
     }
-    if (raw != nullptr) return std::move(slot_);
-    if (unfed_pos_ == unfed_.size()) return std::nullopt;
+    if (raw != nullptr) return &slot_;
+    if (unfed_pos_ == unfed_.size()) return nullptr;
     const std::size_t n = std::min(kSlice, unfed_.size() - unfed_pos_);
     if (redisReaderFeed(reader_, unfed_.data() + unfed_pos_, n) != REDIS_OK) {
       throw Error(errc::protocol_error, "RESP reader refused input");

@@ -28,6 +28,9 @@ class Decoder {
   /// The next complete reply, or nullopt when more bytes are needed. Throws
   /// `Error(protocol_error)` when the stream is not valid RESP.
   std::optional<Reply> next();
+  /// The same, left where it was decoded: the caller may move it out. Null when more bytes are
+  /// needed; valid until the next call of next_in_slot, next, feed or reset.
+  Reply* next_in_slot();
   /// Drops all buffered state (after a reconnect).
   void reset();
 
