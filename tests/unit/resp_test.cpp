@@ -134,6 +134,34 @@ TEST(Resp, DecodesNestedArraysWithEveryElementKind) {
   EXPECT_FALSE(d.next());
 }
 
+// The reader's way: each reply is taken from the decoder's slot; a reply moved out stays whole
+// while the next one is decoded in the same slot, and a cut-off reply waits for its bytes.
+TEST(Resp, RepliesTakenFromTheSlotStayWhole) {
+  Decoder d;
+  d.feed("*2\r\n$5\r\nfirst\r\n:1\r\n$6\r\nsecond\r\n*1\r\n$3\r\nab");
+  Reply* r = d.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  Reply first = std::move(*r);
+  r = d.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  Reply second = std::move(*r);
+  EXPECT_EQ(d.next_in_slot(), nullptr);
+  d.feed("c\r\n");
+  r = d.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(r->is_array());
+  ASSERT_EQ(r->elements.size(), 1u);
+  EXPECT_EQ(r->elements[0].str, "abc");
+  ASSERT_TRUE(first.is_array());
+  ASSERT_EQ(first.elements.size(), 2u);
+  EXPECT_EQ(first.elements[0].str, "first");
+  EXPECT_EQ(first.elements[1].integer, 1);
+  EXPECT_EQ(second.type, Reply::Type::string);
+  EXPECT_EQ(second.str, "second");
+  EXPECT_TRUE(second.elements.empty());
+  EXPECT_EQ(d.next_in_slot(), nullptr);
+}
+
 TEST(Resp, GarbageInsideAnArrayIsAnErrorAndResetStartsOver) {
   Decoder d;
   d.feed("*3\r\n$1\r\na\r\n*2\r\n:1\r\n?bad\r\n");
