@@ -80,25 +80,8 @@ std::exception_ptr transport_error(std::error_code ec, const std::string& what) 
   return std::make_exception_ptr(Error(ec, "Redis " + what + ": " + ec.message()));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// How many replies a command produces: one, except the (un)subscribe family, which confirms
-// each channel separately.
 std::size_t replies_for(const Command& cmd) {
-  if (cmd.empty()) return 0;
-  for (auto name : {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"}) {
-    if (iequals(cmd[0], name)) return cmd.size() > 1 ? cmd.size() - 1 : 1;
-  }
-  return 1;
+  return cmd.empty() ? 0 : redis::replies_for(cmd.front(), cmd.size());
 }
 
 // Runs two coroutines until the first one finishes, normally or with an exception (unlike
@@ -237,11 +220,26 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // The commands are encoded into the pending request's payload: a reused one has its buffer
+  // already, so a busy connection allocates nothing for it.
   template <class Handler>
-  void enqueue(std::vector<Command> commands, RequestOptions options, Handler handler) {
+  void enqueue(const Command& command, RequestOptions options, Handler handler) {
+    auto p = acquire();
+    p->handler.emplace<Handler>(std::move(handler));
+    if (!command.empty()) {
+      resp::encode(p->payload, command);
+      p->expected = replies_for(command);
+      p->what = command.front();
+    }
+    submit(std::move(p), options);
+  }
+
+  template <class Handler>
+  void enqueue(const std::vector<Command>& commands, RequestOptions options, Handler handler) {
     auto p = acquire();
     p->handler.emplace<Handler>(std::move(handler));
     for (const auto& c : commands) {
+      if (c.empty()) continue;
       resp::encode(p->payload, c);
       p->expected += replies_for(c);
     }
@@ -249,14 +247,17 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     submit(std::move(p), options);
   }
 
+  // A request encoded by the caller: its bytes are copied into the payload's buffer.
   template <class Handler>
-  void enqueue_one(const Command& command, RequestOptions options, Handler handler) {
+  void enqueue(const Request& request, RequestOptions options, Handler handler) {
     auto p = acquire();
     p->handler.emplace<Handler>(std::move(handler));
-    if (!command.empty()) {
-      resp::encode(p->payload, command);
-      p->expected = replies_for(command);
-      p->what = command.front();
+    p->payload.append(request.encoded());
+    p->expected = request.expected_replies();
+    if (request.empty()) {
+      p->what = "batch";
+    } else {
+      p->what.assign(request.first_name());
     }
     submit(std::move(p), options);
   }
@@ -500,11 +501,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       co_await health_timer.async_wait(asio::as_tuple(use_awaitable));
       if (stopping) break;
       if (state != State::connected) continue;
-      std::vector<Command> ping;
-      ping.push_back({"PING"});
       RequestOptions options;
       options.wait_for_connection = false;
-      enqueue(std::move(ping), options, BatchHandler([](std::error_code, std::vector<Reply>) {}));
+      enqueue(Request("PING"), options, BatchHandler([](std::error_code, std::vector<Reply>) {}));
     }
   }
 
@@ -641,41 +640,52 @@ void Connection::stop() {
 // Queues a request from any thread: at once on a single-threaded connection (every call comes
 // from the one thread that runs the executor, Config::single_threaded), without a type-erased
 // function; otherwise on the connection's strand.
-template <class Handler, class Request>
-void Connection::initiate_any(Request request, RequestOptions options, Handler handler) {
-  auto enqueue = [](Impl& impl, Request& r, RequestOptions o, Handler& h) {
-    if constexpr (std::is_same_v<Request, Command>) {
-      impl.enqueue_one(r, o, std::move(h));
-    } else {
-      impl.enqueue(std::move(r), o, std::move(h));
-    }
-  };
+template <class Handler, class Commands>
+void Connection::initiate_any(Commands&& commands, RequestOptions options, Handler handler) {
   if (impl_->config.single_threaded) {
-    enqueue(*impl_, request, options, handler);
+    impl_->enqueue(commands, options, std::move(handler));
     return;
   }
   asio::dispatch(impl_->strand,
-                 [impl = impl_, r = std::move(request), options, h = std::move(handler),
-                  enqueue]() mutable { enqueue(*impl, r, options, h); });
+                 [impl = impl_, c = std::move(commands), options,
+                  h = std::move(handler)]() mutable { impl->enqueue(c, options, std::move(h)); });
 }
 
-void Connection::initiate_one(Command command, RequestOptions options, ReplyHandler handler) {
+void Connection::initiate_one(Command&& command, RequestOptions options, ReplyHandler handler) {
   initiate_any(std::move(command), options, std::move(handler));
 }
 
-void Connection::initiate(std::vector<Command> commands, RequestOptions options,
+void Connection::initiate_one(Request&& request, RequestOptions options, ReplyHandler handler) {
+  initiate_any(std::move(request), options, std::move(handler));
+}
+
+void Connection::initiate(std::vector<Command>&& commands, RequestOptions options,
                           BatchHandler handler) {
   initiate_any(std::move(commands), options, std::move(handler));
 }
 
-void Connection::initiate_throwing_one(Command command, RequestOptions options,
+void Connection::initiate(Request&& request, RequestOptions options, BatchHandler handler) {
+  initiate_any(std::move(request), options, std::move(handler));
+}
+
+void Connection::initiate_throwing_one(Command&& command, RequestOptions options,
                                        ThrowingReplyHandler handler) {
   initiate_any(std::move(command), options, std::move(handler));
 }
 
-void Connection::initiate_throwing(std::vector<Command> commands, RequestOptions options,
+void Connection::initiate_throwing_one(Request&& request, RequestOptions options,
+                                       ThrowingReplyHandler handler) {
+  initiate_any(std::move(request), options, std::move(handler));
+}
+
+void Connection::initiate_throwing(std::vector<Command>&& commands, RequestOptions options,
                                    ThrowingBatchHandler handler) {
   initiate_any(std::move(commands), options, std::move(handler));
+}
+
+void Connection::initiate_throwing(Request&& request, RequestOptions options,
+                                   ThrowingBatchHandler handler) {
+  initiate_any(std::move(request), options, std::move(handler));
 }
 
 namespace {
@@ -694,20 +704,24 @@ void track(asio::any_io_executor& strand, std::set<std::string>& set,
   });
 }
 
-std::vector<Command> one(Command cmd) {
-  std::vector<Command> batch;
-  batch.push_back(std::move(cmd));
-  return batch;
-}
-
 }  // namespace
 
 // exec and exec_batch are not coroutines themselves: the awaitable is the initiation's own, so
 // a call costs one coroutine frame, not two, and the reply is moved fewer times.
-asio::awaitable<Reply> Connection::exec(Command command, RequestOptions options) {
+namespace {
+bool no_commands(const Command& c) {
+  return c.empty();
+}
+bool no_commands(const Request& r) {
+  return r.empty();
+}
+}  // namespace
+
+template <class Commands>
+asio::awaitable<Reply> Connection::exec_any(Commands&& commands, RequestOptions options) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Reply)>(
-      [this](auto handler, Command c, RequestOptions o) {
-        if (c.empty()) {
+      [this](auto handler, Commands&& c, RequestOptions o) {
+        if (no_commands(c)) {
           auto ex = asio::get_associated_executor(handler, impl_->strand);
           asio::post(ex, [h = std::move(handler)]() mutable {
             std::move(h)(std::make_exception_ptr(
@@ -718,17 +732,36 @@ asio::awaitable<Reply> Connection::exec(Command command, RequestOptions options)
         }
         initiate_throwing_one(std::move(c), o, ThrowingReplyHandler(std::move(handler)));
       },
-      use_awaitable, std::move(command), options);
+      use_awaitable, std::move(commands), options);
+}
+
+template <class Commands>
+asio::awaitable<std::vector<Reply>> Connection::exec_batch_any(Commands&& commands,
+                                                               RequestOptions options) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&,
+                              void(std::exception_ptr, std::vector<Reply>)>(
+      [this](auto handler, Commands&& c, RequestOptions o) {
+        initiate_throwing(std::move(c), o, ThrowingBatchHandler(std::move(handler)));
+      },
+      use_awaitable, std::move(commands), options);
+}
+
+asio::awaitable<Reply> Connection::exec(Command command, RequestOptions options) {
+  return exec_any(std::move(command), options);
+}
+
+asio::awaitable<Reply> Connection::exec(Request request, RequestOptions options) {
+  return exec_any(std::move(request), options);
 }
 
 asio::awaitable<std::vector<Reply>> Connection::exec_batch(std::vector<Command> commands,
                                                            RequestOptions options) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&,
-                              void(std::exception_ptr, std::vector<Reply>)>(
-      [this](auto handler, std::vector<Command> c, RequestOptions o) {
-        initiate_throwing(std::move(c), o, ThrowingBatchHandler(std::move(handler)));
-      },
-      use_awaitable, std::move(commands), options);
+  return exec_batch_any(std::move(commands), options);
+}
+
+asio::awaitable<std::vector<Reply>> Connection::exec_batch(Request request,
+                                                           RequestOptions options) {
+  return exec_batch_any(std::move(request), options);
 }
 
 asio::awaitable<void> Connection::subscribe(std::vector<std::string> channels) {
@@ -736,7 +769,7 @@ asio::awaitable<void> Connection::subscribe(std::vector<std::string> channels) {
   track(impl_->strand, impl_->channels, channels, true);
   Command cmd{"SUBSCRIBE"};
   cmd.insert(cmd.end(), channels.begin(), channels.end());
-  auto replies = co_await exec_batch(one(std::move(cmd)));
+  auto replies = co_await exec_batch(Request(cmd));
   for (const auto& r : replies)
     r.check();
 }
@@ -746,7 +779,7 @@ asio::awaitable<void> Connection::psubscribe(std::vector<std::string> patterns) 
   track(impl_->strand, impl_->patterns, patterns, true);
   Command cmd{"PSUBSCRIBE"};
   cmd.insert(cmd.end(), patterns.begin(), patterns.end());
-  auto replies = co_await exec_batch(one(std::move(cmd)));
+  auto replies = co_await exec_batch(Request(cmd));
   for (const auto& r : replies)
     r.check();
 }
@@ -758,7 +791,7 @@ asio::awaitable<void> Connection::unsubscribe(std::vector<std::string> channels)
   cmd.insert(cmd.end(), channels.begin(), channels.end());
   RequestOptions options;
   options.wait_for_connection = false;
-  auto replies = co_await exec_batch(one(std::move(cmd)), options);
+  auto replies = co_await exec_batch(Request(cmd), options);
   for (const auto& r : replies)
     r.check();
 }

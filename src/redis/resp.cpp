@@ -66,9 +66,9 @@ char* put_header(char* p, char kind, std::size_t n) {
   return p;
 }
 constexpr std::size_t kHeaderMax = 1 + 20 + 2;
-}  // namespace
 
-void encode(std::string& out, const Command& command) {
+template <class Arg>
+void encode_any(std::string& out, std::span<const Arg> command) {
   // A RESP array of bulk strings, written straight into room made once for all of it: hiredis'
   // redisFormatCommandArgv formats every length with sprintf into a buffer of its own, and
   // appending piece by piece checked the capacity for each. hiredis still decodes every reply.
@@ -85,6 +85,15 @@ void encode(std::string& out, const Command& command) {
     *p++ = '\n';
   }
   a.advance_to(p);
+}
+}  // namespace
+
+void encode(std::string& out, std::span<const std::string> command) {
+  encode_any(out, command);
+}
+
+void encode(std::string& out, std::span<const std::string_view> command) {
+  encode_any(out, command);
 }
 
 namespace {

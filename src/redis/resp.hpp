@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,9 @@ struct redisReader;
 
 namespace hydra::redis::resp {
 
-/// Appends the RESP encoding of `command` to `out`.
-void encode(std::string& out, const Command& command);
+/// Appends the RESP encoding of a command (its arguments, the name first) to `out`.
+void encode(std::string& out, std::span<const std::string> command);
+void encode(std::string& out, std::span<const std::string_view> command);
 
 /// Incremental decoder: feed bytes as they arrive, take complete replies out.
 class Decoder {

@@ -491,6 +491,44 @@ TEST(Connection, CoroutineCallsThrowNamingTheCommand) {
   EXPECT_NE(stopped.second.find("Redis GET: "), std::string::npos) << stopped.second;
 }
 
+// A Request of several commands: exec gives the last reply, exec_batch and async_exec all of
+// them, in order, written together.
+TEST(Connection, RequestsOfSeveralCommands) {
+  RedisServer server;
+  asio::io_context io;
+  Connection conn(io.get_executor(), config_for(server));
+  conn.start();
+  using hydra::redis::Request;
+  auto last = run_on(io, [&]() -> asio::awaitable<Reply> {
+    Request r("SET", "rq", "1");
+    r.push("INCRBY", "rq", std::to_string(41));
+    co_return co_await conn.exec(std::move(r));
+  });
+  EXPECT_EQ(last.as_integer(), 42);
+  auto all = run_on(io, [&]() -> asio::awaitable<std::vector<Reply>> {
+    Request r("GET", "rq");
+    r.push("DEL", "rq").push("GET", "rq");
+    co_return co_await conn.exec_batch(std::move(r));
+  });
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].as_string(), "42");
+  EXPECT_EQ(all[1].as_integer(), 1);
+  EXPECT_TRUE(all[2].is_nil());
+  std::vector<Reply> got;
+  Request two("RPUSH", "rl", "a", "b");
+  two.push("LRANGE", "rl", "0", "-1");
+  conn.async_exec(std::move(two), {}, [&](std::error_code ec, std::vector<Reply> r) {
+    EXPECT_FALSE(ec);
+    got = std::move(r);
+    conn.stop();
+  });
+  io.run();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].as_integer(), 2);
+  ASSERT_EQ(got[1].elements.size(), 2u);
+  EXPECT_EQ(got[1].elements[1].as_string(), "b");
+}
+
 // Finished requests are reused with their buffers: many requests of very different sizes,
 // single and batched, from coroutines in flight at once, each get exactly their own replies.
 TEST(Connection, ReusedRequestsCarryNothingOver) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "hydra/error.hpp"
+#include "hydra/redis/request.hpp"
 
 using hydra::redis::Reply;
 using hydra::redis::resp::Decoder;
@@ -48,6 +49,43 @@ TEST(Resp, EncodesLikeHiredisFormatter) {
     hydra::redis::resp::encode(out, command);
     ASSERT_EQ(out, "prefix" + expected) << "round " << round;
   }
+}
+
+// A Request holds exactly the encoding of its commands, counts the replies Redis will send (one
+// per channel for the subscribe family, in any letter case) and names its first command.
+TEST(Request, EncodesItsCommandsAndCountsTheirReplies) {
+  using hydra::redis::Request;
+  const std::string binary("x\0y\r\n", 5);
+  Request r("LPUSH", std::string("hydra:service:a:mqrecieved"), binary);
+  r.push("psubscribe", "a*", "b*", std::string_view("c*"));
+  r.push_argv(std::span<const std::string_view>());  // nothing
+  r.push_argv(std::span<const std::string>(hydra::redis::cmd("UNSUBSCRIBE")));
+  std::string expected;
+  hydra::redis::resp::encode(expected,
+                             hydra::redis::cmd("LPUSH", "hydra:service:a:mqrecieved", binary));
+  hydra::redis::resp::encode(expected, hydra::redis::cmd("psubscribe", "a*", "b*", "c*"));
+  hydra::redis::resp::encode(expected, hydra::redis::cmd("UNSUBSCRIBE"));
+  EXPECT_EQ(r.encoded(), expected);
+  EXPECT_EQ(r.commands(), 3u);
+  EXPECT_EQ(r.expected_replies(), 1u + 3u + 1u);
+  EXPECT_EQ(r.first_name(), "LPUSH");
+
+  std::vector<hydra::redis::Command> batch{
+      hydra::redis::cmd("GET", "k"), {}, hydra::redis::cmd("SUBSCRIBE", "c1", "c2")};
+  Request from_batch(batch);
+  std::string batch_expected;
+  hydra::redis::resp::encode(batch_expected, batch[0]);
+  hydra::redis::resp::encode(batch_expected, batch[2]);
+  EXPECT_EQ(from_batch.encoded(), batch_expected);
+  EXPECT_EQ(from_batch.commands(), 2u);
+  EXPECT_EQ(from_batch.expected_replies(), 3u);
+  EXPECT_EQ(from_batch.first_name(), "GET");
+
+  Request empty{hydra::redis::Command{}};
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.expected_replies(), 0u);
+  EXPECT_EQ(empty.first_name(), "");
+  EXPECT_TRUE(empty.encoded().empty());
 }
 
 TEST(Resp, DecodesRepliesFedByteByByte) {

@@ -26,6 +26,7 @@
 
 #include "hydra/redis/config.hpp"
 #include "hydra/redis/reply.hpp"
+#include "hydra/redis/request.hpp"
 
 namespace hydra::redis {
 
@@ -83,30 +84,50 @@ class Connection {
   template <class Token>
   auto async_exec(std::vector<Command> commands, RequestOptions options, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, std::vector<Reply>)>(
-        [this](auto handler, std::vector<Command> cmds, RequestOptions opts) {
-          initiate(std::move(cmds), opts, BatchHandler(std::move(handler)));
+        [this](auto handler, std::vector<Command>&& c, RequestOptions opts) {
+          initiate(std::move(c), opts, BatchHandler(std::move(handler)));
         },
         token, std::move(commands), options);
+  }
+  template <class Token>
+  auto async_exec(Request request, RequestOptions options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, std::vector<Reply>)>(
+        [this](auto handler, Request&& r, RequestOptions opts) {
+          initiate(std::move(r), opts, BatchHandler(std::move(handler)));
+        },
+        token, std::move(request), options);
   }
 
   /// One command, completing with its reply: the same as `async_exec` with a batch of one,
   /// without a vector on either side. For a command with several replies ((P)SUBSCRIBE of
-  /// several channels) the last one; an empty command completes at once with a nil reply.
-  /// Signature: `void(std::error_code, Reply)`.
+  /// several channels), or a request of several commands, the last one; an empty command
+  /// completes at once with a nil reply. Signature: `void(std::error_code, Reply)`.
   template <class Token>
   auto async_exec_one(Command command, RequestOptions options, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, Reply)>(
-        [this](auto handler, Command c, RequestOptions opts) {
+        [this](auto handler, Command&& c, RequestOptions opts) {
           initiate_one(std::move(c), opts, ReplyHandler(std::move(handler)));
         },
         token, std::move(command), options);
   }
+  template <class Token>
+  auto async_exec_one(Request request, RequestOptions options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, Reply)>(
+        [this](auto handler, Request&& r, RequestOptions opts) {
+          initiate_one(std::move(r), opts, ReplyHandler(std::move(handler)));
+        },
+        token, std::move(request), options);
+  }
 
   /// One command; throws `hydra::Error` on transport failure, returns the reply (which may be
-  /// an error reply: call `Reply::check()`).
+  /// an error reply: call `Reply::check()`). An empty command or request is refused with
+  /// `errc::invalid_argument`. A request of several commands gives the last one's reply.
   boost::asio::awaitable<Reply> exec(Command command, RequestOptions options = {});
+  boost::asio::awaitable<Reply> exec(Request request, RequestOptions options = {});
   /// Several commands written together; throws `hydra::Error` on transport failure.
   boost::asio::awaitable<std::vector<Reply>> exec_batch(std::vector<Command> commands,
+                                                        RequestOptions options = {});
+  boost::asio::awaitable<std::vector<Reply>> exec_batch(Request request,
                                                         RequestOptions options = {});
 
   /// Subscriber mode: subscribes and completes when Redis has confirmed every channel. The
@@ -131,17 +152,29 @@ class Connection {
   const Config& config() const;
 
  private:
-  void initiate(std::vector<Command> commands, RequestOptions options, BatchHandler handler);
-  void initiate_one(Command command, RequestOptions options, ReplyHandler handler);
+  void initiate(std::vector<Command>&& commands, RequestOptions options, BatchHandler handler);
+  void initiate(Request&& request, RequestOptions options, BatchHandler handler);
+  void initiate_one(Command&& command, RequestOptions options, ReplyHandler handler);
+  void initiate_one(Request&& request, RequestOptions options, ReplyHandler handler);
   // exec and exec_batch: completed with the transport error as an exception.
-  void initiate_throwing(
-      std::vector<Command> commands, RequestOptions options,
-      boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<Reply>)> handler);
-  void initiate_throwing_one(
-      Command command, RequestOptions options,
-      boost::asio::any_completion_handler<void(std::exception_ptr, Reply)> handler);
-  template <class Handler, class Request>
-  void initiate_any(Request request, RequestOptions options, Handler handler);
+  using ThrowingBatchHandler =
+      boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<Reply>)>;
+  using ThrowingReplyHandler = boost::asio::any_completion_handler<void(std::exception_ptr, Reply)>;
+  void initiate_throwing(std::vector<Command>&& commands, RequestOptions options,
+                         ThrowingBatchHandler handler);
+  void initiate_throwing(Request&& request, RequestOptions options, ThrowingBatchHandler handler);
+  void initiate_throwing_one(Command&& command, RequestOptions options,
+                             ThrowingReplyHandler handler);
+  void initiate_throwing_one(Request&& request, RequestOptions options,
+                             ThrowingReplyHandler handler);
+  // Requests are passed on as rvalues (a Request moves two strings' worth of members).
+  template <class Handler, class Commands>
+  void initiate_any(Commands&& commands, RequestOptions options, Handler handler);
+  template <class Commands>
+  boost::asio::awaitable<Reply> exec_any(Commands&& commands, RequestOptions options);
+  template <class Commands>
+  boost::asio::awaitable<std::vector<Reply>> exec_batch_any(Commands&& commands,
+                                                            RequestOptions options);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
