@@ -4,7 +4,9 @@
 #include "hydra/queue.hpp"
 
 #include <array>
+#include <iterator>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "hydra/error.hpp"
@@ -131,9 +133,8 @@ asio::awaitable<Result> ready(Result r) {
   co_return r;
 }
 
-asio::awaitable<Result> lpush(redis::Connection& conn, std::string key, std::string payload,
-                              std::string mid) {
-  auto reply = co_await conn.exec(cmd("LPUSH", std::move(key), std::move(payload)));
+asio::awaitable<Result> lpush(redis::Connection& conn, redis::Request request, std::string mid) {
+  auto reply = co_await conn.exec(std::move(request));
   reply.check();
   co_return Result::success(std::move(mid));
 }
@@ -156,6 +157,28 @@ struct Queue::Impl {
 
   explicit Impl(Hydra& h) : hydra(h) {}
 
+  // The five keys of a service's queue.
+  struct Keys {
+    explicit Keys(std::string_view service)
+        : received(qd::received_key(service)),
+          in_progress(qd::in_progress_key(service)),
+          incomplete(qd::incomplete_key(service)),
+          leases(qd::leases_key(service)),
+          attempts(qd::attempts_key(service)) {}
+    std::string received, in_progress, incomplete, leases, attempts;
+  };
+  // Built once per service rather than on every call (a consumer works on one or a few
+  // queues). Use them before the next co_await: the cache may be cleared meanwhile.
+  std::unordered_map<std::string, Keys> key_cache;
+  static constexpr std::size_t kKeyCacheMax = 64;
+
+  const Keys& keys(const std::string& service) {
+    auto it = key_cache.find(service);
+    if (it != key_cache.end()) return it->second;
+    if (key_cache.size() >= kKeyCacheMax) key_cache.clear();
+    return key_cache.try_emplace(service, service).first->second;
+  }
+
   std::string service_or_own(std::string service) const {
     return service.empty() ? hydra.service_name() : service;
   }
@@ -175,14 +198,21 @@ struct Queue::Impl {
 
   bool loaded(ScriptId id) const { return !shas[id].empty(); }
 
-  // EVALSHA of a loaded script.
-  Command evalsha(ScriptId id, const std::vector<std::string>& keys,
-                  const std::vector<std::string>& args) const {
-    Command c = cmd("EVALSHA", shas[id], std::to_string(keys.size()));
-    c.reserve(c.size() + keys.size() + args.size());
-    c.insert(c.end(), keys.begin(), keys.end());
-    c.insert(c.end(), args.begin(), args.end());
-    return c;
+  // Appends EVALSHA of a loaded script to `request`: its keys, then its arguments.
+  template <class Keys, class Args>
+  void push_evalsha(redis::Request& request, ScriptId id, const Keys& keys,
+                    const Args& args) const {
+    std::vector<std::string_view> argv;
+    argv.reserve(3 + std::size(keys) + std::size(args));
+    const std::string nkeys = std::to_string(std::size(keys));
+    argv.push_back("EVALSHA");
+    argv.push_back(shas[id]);
+    argv.push_back(nkeys);
+    for (const auto& k : keys)
+      argv.emplace_back(k);
+    for (const auto& a : args)
+      argv.emplace_back(a);
+    request.push_argv(argv);
   }
 
   // Redis did not know the script (restarted, or SCRIPT FLUSH): forget the SHA.
@@ -201,7 +231,9 @@ struct Queue::Impl {
         auto reply = co_await conn.exec(cmd("SCRIPT", "LOAD", script_source(id)));
         shas[id] = reply.as_string();
       }
-      auto reply = co_await conn.exec(evalsha(id, keys, args));
+      redis::Request request;
+      push_evalsha(request, id, keys, args);
+      auto reply = co_await conn.exec(std::move(request));
       if (unknown_script(id, reply)) continue;
       reply.check();
       co_return reply;
@@ -244,18 +276,26 @@ struct Queue::Impl {
           Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields"));
     auto route = umf::parse_route(umf.to());
     if (!route.error.empty()) return ready(Result::failure(400, route.error));
-    return lpush(hydra.redis(), qd::received_key(route.service_name), umf.to_short_json(),
+    return lpush(hydra.redis(),
+                 redis::Request("LPUSH", keys(route.service_name).received, umf.to_short_json()),
                  umf.mid());
   }
 
   // Node's markQueueMessage: LREM the exact stored string, then RPUSH the incomplete one whether
   // or not it was still there.
-  static void node_mark_commands(std::vector<Command>& batch, const QueuedMessage& item,
-                                 const std::string& service, bool completed,
-                                 std::string incomplete) {
-    batch.push_back(cmd("LREM", qd::in_progress_key(service), "-1", item.raw));
-    if (!completed)
-      batch.push_back(cmd("RPUSH", qd::incomplete_key(service), std::move(incomplete)));
+  static void node_mark_commands(redis::Request& request, const QueuedMessage& item, const Keys& k,
+                                 bool completed, std::string_view incomplete) {
+    request.push("LREM", k.in_progress, "-1", item.raw);
+    if (!completed) request.push("RPUSH", k.incomplete, incomplete);
+  }
+
+  // Marks a leased item through the mark script (see kMark).
+  void leased_mark_command(redis::Request& request, const QueuedMessage& item, const Keys& k,
+                           bool completed, std::string_view incomplete) const {
+    const std::string attempt = std::to_string(item.attempt);
+    using Views = std::array<std::string_view, 4>;
+    push_evalsha(request, kMarkScript, Views{k.in_progress, k.leases, k.attempts, k.incomplete},
+                 Views{item.raw, attempt, completed ? "1" : "0", incomplete});
   }
 };
 
@@ -288,8 +328,9 @@ asio::awaitable<Result> Queue::queue_message(const umf::Message& message) {
 asio::awaitable<std::optional<QueuedMessage>> Queue::get_queued_message(std::string service) {
   auto impl = impl_;
   service = impl->service_or_own(std::move(service));
-  auto reply = co_await impl->hydra.redis().exec(
-      cmd("RPOPLPUSH", qd::received_key(service), qd::in_progress_key(service)));
+  const auto& k = impl->keys(service);
+  auto reply =
+      co_await impl->hydra.redis().exec(redis::Request("RPOPLPUSH", k.received, k.in_progress));
   auto raw = reply.as_optional_string();
   if (!raw) co_return std::nullopt;
   co_return qd::make_item(std::move(*raw), std::move(service));
@@ -340,9 +381,9 @@ asio::awaitable<bool> Queue::mark_queue_message(const QueuedMessage& item, bool 
                                     Impl::mark_args(item, completed, std::move(incomplete)));
     co_return reply.as_integer() == 1;
   }
-  std::vector<Command> batch;
-  Impl::node_mark_commands(batch, item, service, completed, std::move(incomplete));
-  auto replies = co_await impl->hydra.redis().exec_batch(std::move(batch));
+  redis::Request request;
+  Impl::node_mark_commands(request, item, impl->keys(service), completed, incomplete);
+  auto replies = co_await impl->hydra.redis().exec_batch(std::move(request));
   for (auto& r : replies)
     r.check();
   co_return replies.at(0).as_integer() > 0;
@@ -369,21 +410,24 @@ asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item
   if (!unloaded) {
     std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
     // The mark's commands, then the take, written together: Redis runs them in this order.
-    std::vector<Command> batch;
+    const auto& k = impl->keys(service);
+    redis::Request request;
     if (leased_mark) {
-      batch.push_back(impl->evalsha(kMarkScript, Impl::mark_keys(service),
-                                    Impl::mark_args(item, completed, std::move(incomplete))));
+      impl->leased_mark_command(request, item, k, completed, incomplete);
     } else {
-      Impl::node_mark_commands(batch, item, service, completed, std::move(incomplete));
+      Impl::node_mark_commands(request, item, k, completed, incomplete);
     }
-    const std::size_t mark_replies = batch.size();
+    const std::size_t mark_replies = request.commands();
     if (lease) {
-      batch.push_back(impl->evalsha(kTakeScript, Impl::take_keys(service),
-                                    cmd(std::to_string(lease->lease.count()))));
+      const std::string lease_ms = std::to_string(lease->lease.count());
+      impl->push_evalsha(
+          request, kTakeScript,
+          std::array<std::string_view, 4>{k.received, k.in_progress, k.leases, k.attempts},
+          std::array<std::string_view, 1>{lease_ms});
     } else {
-      batch.push_back(cmd("RPOPLPUSH", qd::received_key(service), qd::in_progress_key(service)));
+      request.push("RPOPLPUSH", k.received, k.in_progress);
     }
-    auto replies = co_await impl->hydra.redis().exec_batch(std::move(batch));
+    auto replies = co_await impl->hydra.redis().exec_batch(std::move(request));
 
     redo_mark = leased_mark && impl->unknown_script(kMarkScript, replies.front());
     if (!redo_mark) {
