@@ -199,9 +199,9 @@ struct Queue::Impl {
   bool loaded(ScriptId id) const { return !shas[id].empty(); }
 
   // Appends EVALSHA of a loaded script to `request`: its keys, then its arguments.
-  template <class Keys, class Args>
-  void push_evalsha(redis::Request& request, ScriptId id, const Keys& keys,
-                    const Args& args) const {
+  template <class KeyList, class ArgList>
+  void push_evalsha(redis::Request& request, ScriptId id, const KeyList& keys,
+                    const ArgList& args) const {
     std::vector<std::string_view> argv;
     argv.reserve(3 + std::size(keys) + std::size(args));
     const std::string nkeys = std::to_string(std::size(keys));

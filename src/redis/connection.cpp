@@ -706,8 +706,6 @@ void track(asio::any_io_executor& strand, std::set<std::string>& set,
 
 }  // namespace
 
-// exec and exec_batch are not coroutines themselves: the awaitable is the initiation's own, so
-// a call costs one coroutine frame, not two, and the reply is moved fewer times.
 namespace {
 bool no_commands(const Command& c) {
   return c.empty();
@@ -717,6 +715,8 @@ bool no_commands(const Request& r) {
 }
 }  // namespace
 
+// exec and exec_batch are not coroutines themselves: the awaitable is the initiation's own, so
+// a call costs one coroutine frame, not two, and the reply is moved fewer times.
 template <class Commands>
 asio::awaitable<Reply> Connection::exec_any(Commands&& commands, RequestOptions options) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Reply)>(
