@@ -220,45 +220,31 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  // The commands are encoded into the pending request's payload: a reused one has its buffer
-  // already, so a busy connection allocates nothing for it.
-  template <class Handler>
-  void enqueue(const Command& command, RequestOptions options, Handler handler) {
-    auto p = acquire();
-    p->handler.emplace<Handler>(std::move(handler));
-    if (!command.empty()) {
-      resp::encode(p->payload, command);
-      p->expected = replies_for(command);
-      p->what = command.front();
-    }
-    submit(std::move(p), options);
+  // A request's payload, reply count and name (its first command's), from commands encoded
+  // here or bytes the caller encoded (copied). A reused Pending has its buffer already, so a
+  // busy connection allocates nothing for it.
+  static void fill(Pending& p, const Command& command) {
+    if (command.empty()) return;
+    resp::encode(p.payload, command);
+    p.expected += replies_for(command);
+    if (p.what.empty()) p.what = command.front();
+  }
+  static void fill(Pending& p, const std::vector<Command>& commands) {
+    for (const auto& c : commands)
+      fill(p, c);
+  }
+  static void fill(Pending& p, const Request& request) {
+    p.payload.append(request.encoded());
+    p.expected += request.expected_replies();
+    p.what.assign(request.first_name());
   }
 
-  template <class Handler>
-  void enqueue(const std::vector<Command>& commands, RequestOptions options, Handler handler) {
+  template <class Commands, class Handler>
+  void enqueue(const Commands& commands, RequestOptions options, Handler handler) {
     auto p = acquire();
     p->handler.emplace<Handler>(std::move(handler));
-    for (const auto& c : commands) {
-      if (c.empty()) continue;
-      resp::encode(p->payload, c);
-      p->expected += replies_for(c);
-    }
-    p->what = commands.empty() || commands.front().empty() ? "batch" : commands.front().front();
-    submit(std::move(p), options);
-  }
-
-  // A request encoded by the caller: its bytes are copied into the payload's buffer.
-  template <class Handler>
-  void enqueue(const Request& request, RequestOptions options, Handler handler) {
-    auto p = acquire();
-    p->handler.emplace<Handler>(std::move(handler));
-    p->payload.append(request.encoded());
-    p->expected = request.expected_replies();
-    if (request.empty()) {
-      p->what = "batch";
-    } else {
-      p->what.assign(request.first_name());
-    }
+    fill(*p, commands);
+    if (p->what.empty()) p->what = "batch";
     submit(std::move(p), options);
   }
 
