@@ -14,8 +14,6 @@
 #include <csignal>
 #include <exception>
 #include <iostream>
-#include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,15 +21,13 @@
 #include "hydra/http/server.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
-#include "hydra/queue.hpp"
+#include "hydra/queue_consumer.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
 
-/// How often the consumer returns expired leases of its queue to the waiting list.
-constexpr auto kReclaimInterval = 5s;
 /// The longest wait `GET /v1/hello/slow` accepts.
 constexpr long kMaxSlowMs = 60000;
 
@@ -104,61 +100,13 @@ void answer_messages(hydra::Hydra& hydra) {
   });
 }
 
-/// The state shared by the queue consumer and the code that stops it.
-struct Consumer {
-  std::unique_ptr<hydra::Queue> queue;
-  bool stopping = false;
-  bool done = false;
-  /// Cancelled when the consumer has finished, to wake whoever waits for it.
-  std::optional<asio::steady_timer> finished;
-};
-
-/// Takes items of the service's own queue (leased, so a crash hands them to another instance),
-/// logs and completes them, and reclaims expired leases every few seconds.
-asio::awaitable<void> consume(hydra::Hydra& hydra, std::shared_ptr<Consumer> state) {
-  const std::string service = hydra.service_name();
-  auto next_reclaim = std::chrono::steady_clock::now();
-  bool failed = false;
-  while (!state->stopping) {
-    try {
-      if (std::chrono::steady_clock::now() >= next_reclaim) {
-        next_reclaim = std::chrono::steady_clock::now() + kReclaimInterval;
-        auto moved = co_await state->queue->reclaim_expired(service, hydra::LeaseOptions{});
-        if (moved)
-          std::cerr << "hello-service: reclaimed " << moved << " expired queue item(s)"
-                    << std::endl;
-        if (state->stopping) break;
-      }
-      auto item = co_await state->queue->wait_queued_message(service, 1s, hydra::LeaseOptions{});
-      if (!item || state->stopping) continue;
-      std::cerr << "hello-service queue item " << item->message.mid() << " "
-                << item->message.to_short_json() << std::endl;
-      bool marked = co_await state->queue->mark_queue_message(*item, true, "done");
-      if (!marked)
-        std::cerr << "hello-service: queue item " << item->message.mid()
-                  << " was no longer in progress" << std::endl;
-    } catch (const std::exception& e) {
-      // Stopping ends the blocking wait with an error; anything else is retried after a pause.
-      if (state->stopping) break;
-      std::cerr << "hello-service: queue: " << e.what() << std::endl;
-      failed = true;
-    }
-    if (failed) {
-      failed = false;
-      asio::steady_timer pause(hydra.get_executor(), 1s);
-      co_await pause.async_wait(asio::use_awaitable);
-    }
-  }
-}
-
-/// Ends the consumer: its blocking wait is cut short by destroying the queue (which stops the
-/// queue's own connection), then this waits until the loop has returned.
-asio::awaitable<void> stop_consumer(const std::shared_ptr<Consumer>& state) {
-  state->stopping = true;
-  state->queue.reset();
-  if (state->done) co_return;
-  boost::system::error_code ec;
-  co_await state->finished->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+/// Handles one item of the service's own queue: logs it. Returning marks it complete; a throw
+/// would mark it incomplete with the exception's message as the reason. Items are leased, so one
+/// in hand when this process crashes goes to another instance (docs/queues.md).
+asio::awaitable<void> handle_queue_item(const hydra::QueuedMessage& item) {
+  std::cerr << "hello-service queue item " << item.message.mid() << " "
+            << item.message.to_short_json() << std::endl;
+  co_return;
 }
 
 asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path) {
@@ -180,20 +128,9 @@ asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path)
   co_await service.start();
   answer_messages(hydra);
 
-  auto consumer = std::make_shared<Consumer>();
-  consumer->queue = std::make_unique<hydra::Queue>(hydra);
-  consumer->finished.emplace(executor, asio::steady_timer::time_point::max());
-  asio::co_spawn(executor, consume(hydra, consumer), [consumer](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::cerr << "hello-service: queue consumer ended: " << ex.what() << std::endl;
-      }
-    }
-    consumer->done = true;
-    consumer->finished->cancel();
-  });
+  // Expired leases (of an instance that crashed) are returned to the queue every 5 s.
+  hydra::QueueConsumer consumer(hydra, handle_queue_item);
+  consumer.start();
 
   hydra.send_to_health_log("info", "hello-service started");
   // Tests and scripts wait for this line, so it is flushed at once.
@@ -203,7 +140,7 @@ asio::awaitable<void> serve(hydra::Hydra& hydra, const std::string& config_path)
   int sig = co_await signals.async_wait(asio::use_awaitable);
   std::cerr << "hello-service: signal " << sig << ", shutting down" << std::endl;
   // No item is taken once shutdown begins; one being handled is finished first.
-  co_await stop_consumer(consumer);
+  co_await consumer.stop();
   // shutdown() deletes the presence key at once, so callers stop routing here immediately.
   co_await hydra.shutdown();
   // Requests already being served are answered (with Connection: close) before this returns.

@@ -7,6 +7,7 @@
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
 #include "hydra/queue.hpp"
+#include "hydra/queue_consumer.hpp"
 #include "queue/queue_logic.hpp"
 #include "support/async.hpp"
 #include "support/hydra_fixture.hpp"
@@ -207,6 +208,43 @@ TEST_F(QueueInterop, NodeQueuesCppDrainsWithMarkAndTakeNext) {
   EXPECT_EQ(server.cli({"LRANGE", qd::incomplete_key(kSvc), "0", "-1"}),
             qd::with_reason(failed_raw, "could not process"));
   // Node's own consumer finds nothing left either.
+  EXPECT_EQ(node_command(node, R"({"cmd":"dequeue","service":"qsvc"})", "DEQUEUED"), "null");
+}
+
+// A QueueConsumer working through items Node queued: each handled once, in order with one
+// worker, the failing one stored with the bytes a Node consumer writes, nothing left over.
+TEST_F(QueueInterop, NodeQueuesCppQueueConsumerHandles) {
+  RedisServer server;
+  Cpp cpp(server);
+  hydra::test::NodeService node(server.url(), kSvc);
+  auto mids = node_queues_jobs(node, 4);
+  ASSERT_EQ(mids.size(), 4u);
+  std::vector<std::string> seen;
+  std::string failed_raw;
+  hydra::ConsumerOptions options;
+  options.service = kSvc;
+  hydra::QueueConsumer consumer(
+      cpp.hydra,
+      [&](const QueuedMessage& item) -> asio::awaitable<void> {
+        seen.push_back(item.message.mid());
+        if (seen.size() == 2) {
+          failed_raw = item.raw;
+          throw std::runtime_error("could not process");
+        }
+        co_return;
+      },
+      options);
+  consumer.start();
+  ASSERT_TRUE(hydra::test::run_until(
+      cpp.io, [&] { return consumer.stats().completed + consumer.stats().incomplete >= 4; }, 10s));
+  run_on(cpp.io, [&]() -> asio::awaitable<void> { co_await consumer.stop(); });
+  EXPECT_EQ(seen, mids);
+  EXPECT_EQ(consumer.stats().completed, 3u);
+  EXPECT_EQ(consumer.stats().incomplete, 1u);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LRANGE", qd::incomplete_key(kSvc), "0", "-1"}),
+            qd::with_reason(failed_raw, "could not process"));
   EXPECT_EQ(node_command(node, R"({"cmd":"dequeue","service":"qsvc"})", "DEQUEUED"), "null");
 }
 

@@ -1,9 +1,14 @@
 // A leased queue consumer in a process of its own, for tests that SIGKILL a consumer while it
 // holds an item: `hydra_queue_consumer <redis-url> <service> <lease-ms>` takes one item with a
-// lease, prints "TOOK <mid>" and then sleeps without ever marking it.
+// lease, prints "TOOK <mid>" and then sleeps without ever marking it. With a fifth argument
+// `handler` it runs a hydra::QueueConsumer instead, whose handler prints "TOOK <mid>" and never
+// returns (the consumer keeps extending the lease until the process dies).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -13,12 +18,14 @@
 
 #include "hydra/hydra.hpp"
 #include "hydra/queue.hpp"
+#include "hydra/queue_consumer.hpp"
 
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: hydra_queue_consumer <redis-url> <service> <lease-ms>\n";
+  const bool with_handler = argc == 5 && std::string(argv[4]) == "handler";
+  if (argc != 4 && !with_handler) {
+    std::cerr << "usage: hydra_queue_consumer <redis-url> <service> <lease-ms> [handler]\n";
     return 2;
   }
   std::string url = argv[1];
@@ -44,6 +51,25 @@ int main(int argc, char** argv) {
         co_await hydra.init(doc);
         hydra::LeaseOptions lease;
         lease.lease = lease_ms;
+        if (with_handler) {
+          hydra::ConsumerOptions options;
+          options.service = service;
+          options.lease = lease;
+          hydra::QueueConsumer consumer(
+              hydra,
+              [](const hydra::QueuedMessage& item) -> asio::awaitable<void> {
+                std::printf("TOOK %s\n", item.message.mid().c_str());
+                std::fflush(stdout);
+                asio::steady_timer forever(co_await asio::this_coro::executor,
+                                           asio::steady_timer::time_point::max());
+                co_await forever.async_wait(asio::use_awaitable);
+              },
+              options);
+          consumer.start();
+          asio::steady_timer forever(co_await asio::this_coro::executor,
+                                     asio::steady_timer::time_point::max());
+          co_await forever.async_wait(asio::use_awaitable);
+        }
         auto item = co_await queue.wait_queued_message(service, std::chrono::seconds(10), lease);
         if (!item) {
           std::printf("EMPTY\n");
