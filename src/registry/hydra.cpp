@@ -459,13 +459,16 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       send_checked(std::move(out), std::move(handler));
       return;
     }
-    auto channel = registry::Keys::instance_channel(out.service, *pick);
-    // A random pick may have died within the cache's lifetime; then the send goes on with
-    // the other instances, and needs the payload again.
-    auto command = named ? redis::cmd("PUBLISH", std::move(channel), std::move(out.payload))
-                         : redis::cmd("PUBLISH", std::move(channel), out.payload);
+    // The channel is written into a buffer this thread reuses, and PUBLISH is encoded from views
+    // of it and of the payload: the payload is copied once, into the request. `out` keeps it,
+    // since a random pick may have died within the cache's lifetime; then the send goes on
+    // with the other instances and needs it again.
+    // (Built before the call: the handler's capture moves `out`.)
+    thread_local std::string channel;
+    registry::Keys::instance_channel_into(channel, out.service, *pick);
+    redis::Request publish("PUBLISH", channel, out.payload);
     conn->async_exec_one(
-        std::move(command), {},
+        std::move(publish), {},
         [self = shared_from_this(), h = std::move(handler), out = std::move(out),
          random_pick = std::move(random_pick)](std::error_code ec, redis::Reply reply) mutable {
           if (ec || reply.type != redis::Reply::Type::integer) {

@@ -48,6 +48,13 @@ std::string Keys::service_channel(std::string_view svc) {
 std::string Keys::instance_channel(std::string_view svc, std::string_view iid) {
   return join({kChannelPrefix, svc, iid});
 }
+void Keys::instance_channel_into(std::string& out, std::string_view svc, std::string_view iid) {
+  out.assign(kChannelPrefix);
+  out += ':';
+  out += svc;
+  out += ':';
+  out += iid;
+}
 
 void write_message_id(std::span<char, 36> out) {
   // A UUID v4 from 128 bits of a 64-bit Mersenne Twister seeded once per thread from the OS

@@ -30,6 +30,8 @@ struct Keys {
   static std::string configs(std::string_view svc);
   static std::string service_channel(std::string_view svc);
   static std::string instance_channel(std::string_view svc, std::string_view iid);
+  /// The same, written into `out` (whose capacity is reused).
+  static void instance_channel_into(std::string& out, std::string_view svc, std::string_view iid);
 };
 
 /// A new instance ID: UUID v4 without dashes (32 lowercase hex).

@@ -53,7 +53,8 @@ struct Node {
     ASSERT_TRUE(r.ok()) << r.reason;
   }
   void stop(hydra::QueueConsumer& c, std::chrono::milliseconds limit = 10s) {
-    run_on(io, [&]() -> asio::awaitable<void> { co_await c.stop(); }, limit);
+    run_on(
+        io, [&]() -> asio::awaitable<void> { co_await c.stop(); }, limit);
   }
 };
 
@@ -72,8 +73,7 @@ struct Redelivery {
   long n = 0;
   std::uint64_t reclaimed = 0;
 };
-Redelivery handle_left_item(Node& node, const RedisServer& server,
-                            hydra::ConsumerOptions options) {
+Redelivery handle_left_item(Node& node, const RedisServer& server, hydra::ConsumerOptions options) {
   Redelivery seen;
   hydra::QueueConsumer consumer(
       node.hydra,
@@ -84,7 +84,8 @@ Redelivery handle_left_item(Node& node, const RedisServer& server,
       },
       std::move(options));
   consumer.start();
-  EXPECT_TRUE(run_until(node.io, [&] { return consumer.stats().completed >= 1; }, 10s));
+  EXPECT_TRUE(run_until(
+      node.io, [&] { return consumer.stats().completed >= 1; }, 10s));
   node.stop(consumer);
   seen.reclaimed = consumer.stats().reclaimed;
   EXPECT_EQ(llen(server, qd::in_progress_key(kSvc)), "0");
@@ -113,11 +114,13 @@ TEST(QueueConsumer, HandlesEveryItemOnceAndMarksItComplete) {
       options);
   consumer.start();
   EXPECT_TRUE(consumer.running());
-  ASSERT_TRUE(run_until(node.io, [&] { return consumer.stats().completed >= 40; }, 10s));
+  ASSERT_TRUE(run_until(
+      node.io, [&] { return consumer.stats().completed >= 40; }, 10s));
   // Items queued while it runs are taken too (the workers wait without polling).
   for (long n = 40; n < 45; ++n)
     node.put(n);
-  ASSERT_TRUE(run_until(node.io, [&] { return consumer.stats().completed >= 45; }, 10s));
+  ASSERT_TRUE(run_until(
+      node.io, [&] { return consumer.stats().completed >= 45; }, 10s));
   node.stop(consumer);
   EXPECT_FALSE(consumer.running());
 
@@ -290,9 +293,8 @@ TEST(QueueConsumer, StopEndsAWaitAtOnceAndFinishesTheItemInHand) {
   EXPECT_FALSE(consumer.running());
 
   // An idle consumer in a 30 s wait stops at once.
-  hydra::QueueConsumer idle(node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> {
-    co_return;
-  }, options);
+  hydra::QueueConsumer idle(
+      node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> { co_return; }, options);
   idle.start();
   hydra::test::pump(node.io, 200ms);
   start = std::chrono::steady_clock::now();
@@ -306,19 +308,16 @@ TEST(QueueConsumer, RejectsABadStart) {
   Node node(server);
   hydra::ConsumerOptions options;
   options.concurrency = 0;
-  hydra::QueueConsumer none(node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> {
-    co_return;
-  }, options);
+  hydra::QueueConsumer none(
+      node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> { co_return; }, options);
   EXPECT_THROW(none.start(), hydra::Error);
-  hydra::QueueConsumer once(node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> {
-    co_return;
-  });
+  hydra::QueueConsumer once(node.hydra,
+                            [](const QueuedMessage&) -> asio::awaitable<void> { co_return; });
   once.start();
   EXPECT_THROW(once.start(), hydra::Error);
   node.stop(once);
-  hydra::QueueConsumer never(node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> {
-    co_return;
-  });
+  hydra::QueueConsumer never(node.hydra,
+                             [](const QueuedMessage&) -> asio::awaitable<void> { co_return; });
   node.stop(never);  // completes at once
   EXPECT_FALSE(never.running());
 }
@@ -332,18 +331,20 @@ TEST(QueueConsumer, GoesOnAfterRedisRestarts) {
   options.retry_pause = 100ms;
   options.wait = 200ms;
   std::set<long> seen;
-  hydra::QueueConsumer consumer(node.hydra,
-                                [&](const QueuedMessage& item) -> asio::awaitable<void> {
-                                  seen.insert(body_n(item));
-                                  co_return;
-                                },
-                                options);
+  hydra::QueueConsumer consumer(
+      node.hydra,
+      [&](const QueuedMessage& item) -> asio::awaitable<void> {
+        seen.insert(body_n(item));
+        co_return;
+      },
+      options);
   consumer.start();
   ASSERT_TRUE(run_until(node.io, [&] { return consumer.stats().completed >= 1; }));
   server.restart();
   hydra::test::pump(node.io, 1500ms);
   node.put(2);
-  ASSERT_TRUE(run_until(node.io, [&] { return consumer.stats().completed >= 2; }, 15s));
+  ASSERT_TRUE(run_until(
+      node.io, [&] { return consumer.stats().completed >= 2; }, 15s));
   EXPECT_EQ(seen, (std::set<long>{1, 2}));
   node.stop(consumer);
 }

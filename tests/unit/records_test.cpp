@@ -38,6 +38,12 @@ TEST(RegistryKeys, MatchNodeHydra) {
   EXPECT_EQ(Keys::configs("svc"), "hydra:service:svc:configs");
   EXPECT_EQ(Keys::service_channel("svc"), "hydra:service:mc:svc");
   EXPECT_EQ(Keys::instance_channel("svc", "abc"), "hydra:service:mc:svc:abc");
+  // Into a reused buffer: whatever it held before is replaced.
+  std::string buffer = "a much longer channel name that was written here before";
+  Keys::instance_channel_into(buffer, "svc", "abc");
+  EXPECT_EQ(buffer, "hydra:service:mc:svc:abc");
+  Keys::instance_channel_into(buffer, "other-svc", "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(buffer, Keys::instance_channel("other-svc", "0123456789abcdef0123456789abcdef"));
 }
 
 TEST(RegistryRecords, NodesEntryIsByteIdenticalToTheCapture) {
