@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: set-up (install, build), a private redis-server, two C++ hello-service instances,
 # a Node Hydra 1.9.3 service and hydra-router on it; hydra-cli, Node and the router show the
-# mesh (HTTP and a WebSocket message through the router); then everything stops.
+# mesh (jobs queued with hydra-cli and taken by the services' queue consumers, HTTP and a
+# WebSocket message through the router); then everything stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -80,6 +81,16 @@ echo; echo "== hydra-cli cfg push / pull"
 echo '{"hydra":{"serviceName":"hello-service"},"greeting":"hi"}' >"$WORK/cfg.json"
 $CLI cfg push hello-service:1.0.0 "$WORK/cfg.json"
 $CLI cfg pull hello-service:1.0.0
+echo; echo "== hydra-cli message queue: three jobs for hello-service, taken by its QueueConsumer"
+for n in 1 2 3; do
+  echo "{\"to\":\"hello-service:/\",\"frm\":\"demo:/\",\"bdy\":{\"job\":$n}}" | $CLI message queue -
+done
+for _ in $(seq 1 50); do
+  [ "$(cat "$WORK"/hello*.err | grep -c 'queue item')" -ge 3 ] && break
+  sleep 0.1
+done
+cat "$WORK"/hello*.err | grep 'queue item' || true
+$CLI queue stats hello-service
 echo; echo "== Node Hydra 1.9.3 sees the C++ instances (getServicePresence hello-service)"
 (cd tests/interop/node && HYDRA_TEST_REDIS_URL="$URL" node peer.js query getServicePresence hello-service 2>/dev/null) |
   sed -n 's/^RESULT //p'
