@@ -25,7 +25,8 @@ struct ConsumerOptions {
   std::optional<LeaseOptions> lease = LeaseOptions{};
   /// Handlers running at once. Each worker waits on a Redis connection of its own.
   std::size_t concurrency = 1;
-  /// Longest single blocking wait (BRPOPLPUSH); stop() ends a wait at once either way.
+  /// Longest single blocking wait (BRPOPLPUSH), more than zero; stop() ends a wait at once
+  /// either way.
   std::chrono::milliseconds wait{1000};
   /// How often the consumer returns the queue's expired leases to mqrecieved (or dead-letters
   /// them after LeaseOptions::max_attempts); zero never. Only with a lease.
@@ -74,8 +75,8 @@ class QueueConsumer {
   QueueConsumer(const QueueConsumer&) = delete;
   QueueConsumer& operator=(const QueueConsumer&) = delete;
 
-  /// Starts the workers. Throws `Error(invalid_argument)` for a concurrency of zero or a
-  /// second start.
+  /// Starts the workers. Throws `Error(invalid_argument)` for a concurrency of zero, a wait
+  /// that is not positive, no handler or a second start.
   void start();
   /// Stops taking items. Waits for items already taken: their handlers finish and the items
   /// are marked, so nothing a worker took is left in mqinprogress. Completes when every worker

@@ -196,6 +196,9 @@ void QueueConsumer::start() {
   if (s.options.concurrency == 0)
     throw Error(errc::invalid_argument, "queue consumer: concurrency must be at least 1");
   if (!s.handler) throw Error(errc::invalid_argument, "queue consumer: no handler");
+  // A zero wait would not block: the workers would spin on an empty queue.
+  if (s.options.wait.count() <= 0)
+    throw Error(errc::invalid_argument, "queue consumer: the wait must be positive");
   s.service = s.options.service.empty() ? s.hydra.service_name() : s.options.service;
   s.started = true;
   auto ex = s.hydra.get_executor();

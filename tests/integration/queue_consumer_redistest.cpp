@@ -311,6 +311,12 @@ TEST(QueueConsumer, RejectsABadStart) {
   hydra::QueueConsumer none(
       node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> { co_return; }, options);
   EXPECT_THROW(none.start(), hydra::Error);
+  hydra::ConsumerOptions spinning;
+  spinning.wait = 0ms;
+  hydra::QueueConsumer polling(
+      node.hydra, [](const QueuedMessage&) -> asio::awaitable<void> { co_return; }, spinning);
+  EXPECT_THROW(polling.start(), hydra::Error);
+  EXPECT_FALSE(polling.running());
   hydra::QueueConsumer once(node.hydra,
                             [](const QueuedMessage&) -> asio::awaitable<void> { co_return; });
   once.start();
