@@ -77,9 +77,14 @@ struct QueueConsumer::State {
   Handler handler;
   ConsumerOptions options;
   std::string service;
-  // One Queue per worker: each blocking wait holds a connection of its own.
-  std::vector<std::unique_ptr<Queue>> queues;
-  std::vector<std::unique_ptr<asio::steady_timer>> pauses;
+  // What each worker owns: a Queue (its blocking wait holds a connection of its own) and the
+  // timer of its pause after an error.
+  struct Worker {
+    Worker(Hydra& h, const asio::any_io_executor& ex) : queue(h), pause(ex) {}
+    Queue queue;
+    asio::steady_timer pause;
+  };
+  std::vector<std::unique_ptr<Worker>> workers;
   asio::steady_timer finished;  // cancelled when the last worker returns
   std::size_t workers_left = 0;
   bool started = false;
@@ -89,10 +94,10 @@ struct QueueConsumer::State {
 
   void request_stop() {
     stopping = true;
-    for (auto& q : queues)
-      q->stop();
-    for (auto& p : pauses)
-      p->cancel();
+    for (auto& w : workers) {
+      w->queue.stop();
+      w->pause.cancel();
+    }
   }
 
   void log_error(const std::string& what) {
@@ -125,8 +130,7 @@ struct QueueConsumer::State {
     stats.reclaimed += co_await queue.reclaim_expired(service, *options.lease);
   }
 
-  asio::awaitable<void> pause(std::size_t worker) {
-    auto& timer = *pauses[worker];
+  asio::awaitable<void> pause(asio::steady_timer& timer) {
     timer.expires_after(options.retry_pause);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -137,7 +141,8 @@ struct QueueConsumer::State {
   // the state (the consumer may be destroyed first).
   static asio::awaitable<void> work(std::shared_ptr<State> self, std::size_t worker) {
     State& s = *self;
-    Queue& queue = *s.queues[worker];
+    Worker& own = *s.workers[worker];
+    Queue& queue = own.queue;
     std::optional<QueuedMessage> next;
     for (;;) {
       if (s.stopping && !next) break;
@@ -177,7 +182,7 @@ struct QueueConsumer::State {
           failed = true;
         }
       }
-      if (failed && !s.stopping) co_await s.pause(worker);
+      if (failed && !s.stopping) co_await s.pause(own.pause);
     }
     if (--s.workers_left == 0) s.finished.cancel();
   }
@@ -202,10 +207,8 @@ void QueueConsumer::start() {
   s.service = s.options.service.empty() ? s.hydra.service_name() : s.options.service;
   s.started = true;
   auto ex = s.hydra.get_executor();
-  for (std::size_t i = 0; i < s.options.concurrency; ++i) {
-    s.queues.push_back(std::make_unique<Queue>(s.hydra));
-    s.pauses.push_back(std::make_unique<asio::steady_timer>(ex));
-  }
+  for (std::size_t i = 0; i < s.options.concurrency; ++i)
+    s.workers.push_back(std::make_unique<State::Worker>(s.hydra, ex));
   s.workers_left = s.options.concurrency;
   for (std::size_t i = 0; i < s.options.concurrency; ++i)
     asio::co_spawn(ex, State::work(state_, i), asio::detached);
