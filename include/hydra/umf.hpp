@@ -86,6 +86,9 @@ class Message {
   std::string rmid() const { return text(Field::rmid); }
   std::string via() const { return text(Field::via); }
   std::string type() const { return text(Field::type); }
+  /// A string field's text without a copy ("" when absent or not a string); valid until the
+  /// field is changed or the message goes away.
+  std::string_view text_view(Field f) const;
   /// The body (null when absent).
   const boost::json::value& body() const;
   boost::json::value& mutable_body();
@@ -134,6 +137,19 @@ struct Route {
 
 /// Node's parseRoute, exactly (see the spec §3.3).
 Route parse_route(std::string_view to);
+
+/// parse_route's parts as pieces of `to` (valid while its text is), without copies: what the
+/// send path uses. `http_method` is the text between the brackets as written, not lower-cased;
+/// `error` is "" or one of parse_route's two messages.
+struct RouteView {
+  std::string_view instance;
+  std::string_view sub_id;
+  std::string_view service_name;
+  std::optional<std::string_view> http_method;
+  std::string_view api_route;
+  std::string_view error;
+};
+RouteView parse_route_view(std::string_view to);
 
 /// Node's sendReplyMessage rules: the original's fields, `rmid` = its mid, to/from swapped,
 /// then every field of `response` (normalised as `create` does, so a fresh mid and timestamp),

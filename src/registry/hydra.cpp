@@ -21,6 +21,7 @@
 #include "common/executors.hpp"
 #include "hydra/json.hpp"
 #include "hydra/route_pattern.hpp"
+#include "hydra/text.hpp"
 #include "registry/pending_requests.hpp"
 #include "registry/records.hpp"
 
@@ -406,14 +407,17 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       out.refused = Result::failure(400, R"(UMF message requires "to", "from" and "body" fields)");
       return out;
     }
-    auto route = umf::parse_route(m.to());
+    // The route is split in place (views of `to`), and only the service and instance copied.
+    const auto route = umf::parse_route_view(m.text_view(umf::Field::to));
     if (!route.error.empty()) {
-      out.refused = Result::failure(400, route.error);
+      out.refused = Result::failure(400, std::string(route.error));
       return out;
     }
     // Service names are stored lower-cased; Node would look up the name as written and miss.
-    out.service = lower(std::move(route.service_name));
-    out.instance = std::move(route.instance);
+    out.service.assign(route.service_name);
+    for (char& c : out.service)
+      c = ascii_lower(c);
+    out.instance.assign(route.instance);
     out.payload = m.to_short_json();
     if (out.payload.size() > opts.max_message_bytes) {
       out.refused = Result::failure(413, "message of " + std::to_string(out.payload.size()) +
@@ -421,7 +425,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                                              std::to_string(opts.max_message_bytes) + " bytes");
       return out;
     }
-    out.mid = m.mid();
+    out.mid.assign(m.text_view(umf::Field::mid));
     return out;
   }
 
@@ -635,15 +639,14 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     m.set(umf::Field::from, request_from);
-    auto mid = m.mid();
-    if (mid.empty()) {
-      mid = registry::new_message_id();
-      m.set(umf::Field::mid, boost::json::string(mid));
+    if (m.text_view(umf::Field::mid).empty()) {
+      m.set(umf::Field::mid, boost::json::string(registry::new_message_id()));
     }
-    if (pending.contains(mid)) {
-      refuse_request(std::move(handler), std::make_exception_ptr(Error(
-                                             errc::invalid_message,
-                                             "a request with mid " + mid + " is already waiting")));
+    if (pending.contains(m.text_view(umf::Field::mid))) {
+      refuse_request(
+          std::move(handler),
+          std::make_exception_ptr(Error(errc::invalid_message,
+                                        "a request with mid " + m.mid() + " is already waiting")));
       return;
     }
     auto out = check_outgoing(m);
@@ -651,6 +654,8 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       refuse_request(std::move(handler), send_error(*out.refused));
       return;
     }
+    // The send's handler keeps the mid (PUBLISH's success needs none of it).
+    std::string mid = std::move(out.mid);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     // The slot is taken from the handler as wrapped (with Boost 1.81 an assignment made before
     // the wrapping never fired). A cancellation (e.g. the losing side of `||`) ends the request

@@ -13,6 +13,7 @@
 
 #include "hydra/error.hpp"
 #include "hydra/json.hpp"
+#include "hydra/text.hpp"
 #include "json/writer.hpp"
 #include "registry/records.hpp"
 
@@ -364,9 +365,14 @@ boost::json::value& Message::mutable_body() {
 }
 
 std::string Message::text(Field f) const {
+  return std::string(text_view(f));
+}
+
+std::string_view Message::text_view(Field f) const {
   const auto* v = get(f);
   if (!v || !v->is_string()) return {};
-  return std::string(v->get_string());
+  const auto& s = v->get_string();
+  return {s.data(), s.size()};
 }
 
 namespace {
@@ -427,11 +433,12 @@ std::string short_message_id() {
   return {out.rbegin(), out.rend()};
 }
 
-Route parse_route(std::string_view to) {
+RouteView parse_route_view(std::string_view to) {
   // Node splits `to` at every ':' and joins the segments after the service's again, so the
   // route is everything after the first ':' (after the second when the service part is an
-  // http(s) URL's scheme). Worked on views of `to`; only the results are copied.
-  Route r;
+  // http(s) URL's scheme). Every part is a piece of `to`: the http case's service name runs
+  // from the scheme to the next ':', with the ':' between them.
+  RouteView r;
   const auto colon = to.find(':');
   if (colon == std::string_view::npos) {
     r.error = "route field has invalid number of routable segments";
@@ -453,25 +460,33 @@ Route parse_route(std::string_view to) {
   if (service.rfind("http", 0) == 0) {
     // "http" and the next segment are the service: "http://host" without its own route.
     const auto next = route.find(':');
-    r.service_name.reserve(service.size() + 1 + route.size());
-    r.service_name.append(service).append(1, ':').append(route.substr(0, next));
+    const auto segment = route.substr(0, next);
+    service = std::string_view(service.data(), service.size() + 1 + segment.size());
     route = next == std::string_view::npos ? std::string_view() : route.substr(next + 1);
-  } else {
-    r.service_name = service;
   }
+  r.service_name = service;
   if (!route.empty() && route[0] == '[') {
     const auto close = route.find(']');
     if (close == std::string_view::npos) {
       r.error = "route field has ill-formed HTTP method verb in segment";
     } else {
-      std::string method(route.substr(1, close - 1));
-      for (auto& c : method)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (!method.empty()) route = route.substr(close + 1);
-      r.http_method = std::move(method);
+      r.http_method = route.substr(1, close - 1);
+      if (!r.http_method->empty()) route = route.substr(close + 1);
     }
   }
   r.api_route = route;
+  return r;
+}
+
+Route parse_route(std::string_view to) {
+  const RouteView v = parse_route_view(to);
+  Route r;
+  r.instance = v.instance;
+  r.sub_id = v.sub_id;
+  r.service_name = v.service_name;
+  if (v.http_method) r.http_method = ascii_lower(*v.http_method);
+  r.api_route = v.api_route;
+  r.error = v.error;
   return r;
 }
 

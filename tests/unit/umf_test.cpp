@@ -14,6 +14,7 @@
 
 #include "hydra/error.hpp"
 #include "hydra/json.hpp"
+#include "hydra/text.hpp"
 
 using hydra::umf::Field;
 using hydra::umf::Message;
@@ -89,6 +90,47 @@ TEST(Umf, ShortMessageIdIsBase36) {
     auto id = hydra::umf::short_message_id();
     EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-z]{1,11}"))) << id;
   }
+}
+
+TEST(UmfMessage, TextViewIsTheStringFieldWithoutACopy) {
+  auto m = Message::create(
+      boost::json::parse(R"({"to":"svc:/","frm":"me:/","bdy":{},"typ":7,"mid":"m-1"})")
+          .as_object());
+  EXPECT_EQ(m.text_view(Field::to), "svc:/");
+  EXPECT_EQ(m.text_view(Field::mid), "m-1");
+  EXPECT_EQ(m.text_view(Field::mid).data(), m.get(Field::mid)->get_string().data());
+  EXPECT_EQ(m.text_view(Field::type), "");  // not a string
+  EXPECT_EQ(m.text_view(Field::via), "");   // absent
+  EXPECT_EQ(m.text_view(Field::body), "");  // an object
+  EXPECT_EQ(Message{}.text_view(Field::to), "");
+}
+
+TEST(UmfRoute, ViewsAgreeWithTheCopiesAndPointIntoTheText) {
+  for (std::string_view to :
+       {"uid:xxx123", "xx", "http:/V1/URL/xxx123:route", "https://h:8080", "svc:[route",
+        "svc:[GET]/v1/x?y=1", "test-subtest@service:xxx:yyy", "a-b-c@svc:/", "svc:[]route",
+        "iid@http://host:1/x:y", "my-svc:/v1/a:b:c", ":", "@:"}) {
+    const auto v = hydra::umf::parse_route_view(to);
+    const auto r = parse_route(to);
+    EXPECT_EQ(v.instance, r.instance) << to;
+    EXPECT_EQ(v.sub_id, r.sub_id) << to;
+    EXPECT_EQ(v.service_name, r.service_name) << to;
+    EXPECT_EQ(v.api_route, r.api_route) << to;
+    EXPECT_EQ(v.error, r.error) << to;
+    ASSERT_EQ(v.http_method.has_value(), r.http_method.has_value()) << to;
+    if (v.http_method) {
+      EXPECT_EQ(hydra::ascii_lower(*v.http_method), *r.http_method) << to;
+    }
+    for (std::string_view part : {v.instance, v.sub_id, v.service_name, v.api_route}) {
+      if (part.empty()) continue;
+      EXPECT_GE(part.data(), to.data()) << to;
+      EXPECT_LE(part.data() + part.size(), to.data() + to.size()) << to;
+    }
+  }
+  const auto v = hydra::umf::parse_route_view("iid@http://host:1/x:y");
+  EXPECT_EQ(v.service_name, "http://host");
+  EXPECT_EQ(v.api_route, "1/x:y");
+  EXPECT_EQ(hydra::umf::parse_route_view("svc:[PoSt]/a").http_method, "PoSt");
 }
 
 TEST(UmfRoute, NodeTestSuiteCases) {
