@@ -34,6 +34,9 @@ struct ServiceConfig {
   std::string service_version = "unspecified";
   /// The Redis connection (hydra.redis; default redis://127.0.0.1:6379/15).
   redis::Config redis;
+  /// hydra.maxMessageBytes (hydra-cpp): when set, replaces RegistryOptions::max_message_bytes,
+  /// the largest message (short-form JSON bytes) this service publishes or queues.
+  std::optional<std::size_t> max_message_bytes;
   /// hydra.plugins, kept for the application.
   boost::json::object plugins;
   /// The whole document as loaded (after environment overrides): the application's own keys.

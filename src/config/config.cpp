@@ -183,6 +183,9 @@ PortSpec parse_port_spec(std::string_view spec) {
   return result;
 }
 
+// Redis refuses a bulk string over 512 MB (proto-max-bulk-len), so no larger limit can work.
+constexpr double kMaxMessageBytesLimit = 512.0 * 1024 * 1024;
+
 ServiceConfig parse_config(const boost::json::value& document) {
   if (!document.is_object()) {
     fail("hydra: missing — the configuration must be a JSON object with a \"hydra\" branch");
@@ -222,6 +225,25 @@ ServiceConfig parse_config(const boost::json::value& document) {
     config.service_version = std::move(version);
   }
 
+  if (const json::value* limit = find(hydra, "maxMessageBytes")) {
+    // A whole number of bytes, at least 1 (JS has only doubles, so 65536.0 counts); digits in a
+    // string too, as HYDRA_SERVICE's k=v form gives every value as text.
+    double d = 0;
+    if (limit->is_number()) {
+      d = limit->to_number<double>();
+    } else if (limit->is_string()) {
+      const auto text = trim(limit->get_string());
+      if (!text.empty() && text.size() <= 12 &&
+          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        d = std::stod(std::string(text));
+      }
+    }
+    if (!std::isfinite(d) || std::floor(d) != d || d < 1 || d > kMaxMessageBytesLimit) {
+      fail("hydra.maxMessageBytes: must be a whole number of bytes 1-" +
+           std::to_string(static_cast<long long>(kMaxMessageBytesLimit)) + ", got " + show(*limit));
+    }
+    config.max_message_bytes = static_cast<std::size_t>(d);
+  }
   if (const json::value* redis = find(hydra, "redis")) {
     if (!redis->is_object()) fail("hydra.redis: must be an object, got " + show(*redis));
     config.redis = redis::from_json(redis->get_object());

@@ -89,6 +89,9 @@ int db_of(std::string_view field, const json::value& value) {
   return static_cast<int>(*n);
 }
 
+// More requests than this never wait in one turn of a connection: a larger threshold is a typo.
+constexpr long long kMaxEarlyWriteThreshold = 1'000'000;
+
 std::string string_of(std::string_view field, const json::value& value) {
   if (!value.is_string()) fail(std::string(field) + ": must be a string, got " + show(value));
   return std::string(value.get_string());
@@ -269,6 +272,15 @@ Config from_json(const boost::json::object& redis) {
   }
   if (auto* v = find(redis, "healthCheckIntervalMs")) {
     config.health_check_interval = millis_of("hydra.redis.healthCheckIntervalMs", *v);
+  }
+  if (auto* v = find(redis, "earlyWriteThreshold")) {
+    auto n = integer_of(*v);
+    if (!n || *n < 0 || *n > kMaxEarlyWriteThreshold) {
+      fail("hydra.redis.earlyWriteThreshold: must be an integer 0-" +
+           std::to_string(kMaxEarlyWriteThreshold) + " (0 turns early writes off), got " +
+           show(*v));
+    }
+    config.early_write_threshold = static_cast<std::size_t>(*n);
   }
   return config;
 }

@@ -217,6 +217,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       apply_env(document, redis_only);
     }
     cfg = parse_config(document);
+    if (cfg.max_message_bytes) opts.max_message_bytes = *cfg.max_message_bytes;
     stopping = false;
     conn = make_connection(cfg.redis, redis::Mode::commands);
     conn->start();

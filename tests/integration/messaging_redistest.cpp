@@ -29,12 +29,16 @@ namespace {
 struct Mesh {
   asio::io_context io;
   std::vector<std::unique_ptr<hydra::Hydra>> nodes;
+  // `hydra_keys` are merged into the document's hydra branch.
   hydra::Hydra& add(const RedisServer& server, const std::string& name,
-                    hydra::RegistryOptions opts = {}) {
+                    hydra::RegistryOptions opts = {}, const boost::json::object& hydra_keys = {}) {
     nodes.push_back(std::make_unique<hydra::Hydra>(io.get_executor(), opts));
     auto& h = *nodes.back();
+    auto doc = hydra::test::service_document(server, name);
+    for (const auto& kv : hydra_keys)
+      doc.as_object()["hydra"].as_object()[kv.key()] = kv.value();
     run_on(io, [&]() -> asio::awaitable<void> {
-      co_await h.init(hydra::test::service_document(server, name));
+      co_await h.init(std::move(doc));
       co_await h.register_service();
     });
     return h;
@@ -318,6 +322,25 @@ TEST(Messaging, TooLargeMessagesAreRefusedBeforePublishing) {
     auto r = co_await client.send_message(m);
     EXPECT_EQ(r.status_code, 413);
     EXPECT_NE(r.reason.find("exceeds the limit of 1000 bytes"), std::string::npos) << r.reason;
+  });
+}
+
+TEST(Messaging, TheConfigsMaxMessageBytesReplacesTheOption) {
+  RedisServer server;
+  Mesh mesh;
+  hydra::RegistryOptions opts;
+  opts.max_message_bytes = 100'000;
+  mesh.add(server, "big");
+  auto& client = mesh.add(server, "client", opts, {{"maxMessageBytes", 1000}});
+  run_on(mesh.io, [&]() -> asio::awaitable<void> {
+    boost::json::object m = obj(R"({"to":"big:/","from":"c:/"})");
+    m["body"] = boost::json::object{{"blob", std::string(2000, 'x')}};
+    auto r = co_await client.send_message(m);
+    EXPECT_EQ(r.status_code, 413);
+    EXPECT_NE(r.reason.find("exceeds the limit of 1000 bytes"), std::string::npos) << r.reason;
+    m["body"] = boost::json::object{{"blob", std::string(500, 'x')}};
+    r = co_await client.send_message(m);
+    EXPECT_TRUE(r.ok()) << r.reason;
   });
 }
 

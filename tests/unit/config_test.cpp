@@ -119,6 +119,24 @@ TEST(ServiceConfigParse, RedisFromConfig) {
   EXPECT_EQ(c.redis.db, 0);
 }
 
+TEST(ServiceConfigParse, MaxMessageBytes) {
+  EXPECT_FALSE(parse(R"({"hydra":{"serviceName":"a"}})").max_message_bytes);
+  EXPECT_EQ(parse(R"({"hydra":{"serviceName":"a","maxMessageBytes":65536}})").max_message_bytes,
+            65536u);
+  EXPECT_EQ(parse(R"({"hydra":{"serviceName":"a","maxMessageBytes":1024.0}})").max_message_bytes,
+            1024u);
+  EXPECT_FALSE(parse(R"({"hydra":{"serviceName":"a","maxMessageBytes":null}})").max_message_bytes);
+  // HYDRA_SERVICE's k=v form gives text.
+  EXPECT_EQ(parse(R"({"hydra":{"serviceName":"a","maxMessageBytes":"2048"}})").max_message_bytes,
+            2048u);
+  for (const char* bad : {"0", "-5", "1.5", "\"1k\"", "true", "1e12"}) {
+    EXPECT_THAT(
+        parse_error(std::string(R"({"hydra":{"serviceName":"a","maxMessageBytes":)") + bad + "}}"),
+        HasSubstr("hydra.maxMessageBytes: must be a whole number of bytes 1-536870912"))
+        << bad;
+  }
+}
+
 TEST(ServiceConfigParse, DocumentErrors) {
   EXPECT_THAT(config_error([] { hydra::parse_config(json::value(3)); }), HasSubstr("hydra"));
   EXPECT_THAT(parse_error(R"({"app":{}})"), HasSubstr("hydra: missing"));

@@ -221,6 +221,20 @@ TEST(RedisConfigJson, Timeouts) {
               HasSubstr("hydra.redis.commandTimeoutMs"));
 }
 
+TEST(RedisConfigJson, EarlyWriteThreshold) {
+  EXPECT_EQ(from_json(obj(R"({"url":"redis://h"})")).early_write_threshold,
+            Config{}.early_write_threshold);
+  EXPECT_EQ(from_json(obj(R"({"earlyWriteThreshold":0})")).early_write_threshold, 0u);
+  EXPECT_EQ(from_json(obj(R"({"earlyWriteThreshold":32})")).early_write_threshold, 32u);
+  EXPECT_EQ(from_json(obj(R"({"earlyWriteThreshold":"4"})")).early_write_threshold, 4u);
+  for (const char* bad : {R"({"earlyWriteThreshold":-1})", R"({"earlyWriteThreshold":2.5})",
+                          R"({"earlyWriteThreshold":true})", R"({"earlyWriteThreshold":1e7})"}) {
+    EXPECT_THAT(config_error([bad] { from_json(obj(bad)); }),
+                HasSubstr("hydra.redis.earlyWriteThreshold: must be an integer 0-1000000"))
+        << bad;
+  }
+}
+
 TEST(RedisConfigJson, FieldErrorsNameTheField) {
   EXPECT_THAT(config_error([] { from_json(obj(R"({"port":"abc"})")); }),
               HasSubstr("hydra.redis.port: must be an integer 1-65535, got \"abc\""));

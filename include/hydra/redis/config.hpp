@@ -81,7 +81,8 @@ Config parse_url(std::string_view url);
 /// Builds a Config from a Node-Hydra-style `hydra.redis` object: `url` parsed first, then the
 /// explicit `host`, `port`, `db`, `password`, `username` keys override its parts. Also accepts
 /// `tls` (bool or object with `ca`, `cert`, `key`, `servername`, `rejectUnauthorized`) and the
-/// hydra-cpp extensions `connectTimeoutMs`, `commandTimeoutMs`. An empty object yields the Node
+/// hydra-cpp extensions `connectTimeoutMs`, `commandTimeoutMs`, `healthCheckIntervalMs` and
+/// `earlyWriteThreshold` (docs/configuration.md). An empty object yields the Node
 /// default `redis://127.0.0.1:6379/15`. Throws `hydra::Error(errc::invalid_config)`.
 Config from_json(const boost::json::object& redis);
 
