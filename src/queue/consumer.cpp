@@ -40,31 +40,6 @@ asio::awaitable<Outcome> run_handler(const QueueConsumer::Handler& handler,
   }
 }
 
-// Extends the item's lease every third of its length until cancelled. It never finishes on its
-// own: a failed extension is retried at the next beat, and a lost lease (the item was
-// reclaimed) is simply no longer extended.
-asio::awaitable<void> keep_leased(Queue& queue, QueuedMessage& item,
-                                  std::chrono::milliseconds lease) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto beat = std::max(lease / 3, std::chrono::milliseconds(1));
-  bool held = true;
-  for (;;) {
-    if (held) {
-      timer.expires_after(beat);
-    } else {
-      timer.expires_at(asio::steady_timer::time_point::max());
-    }
-    co_await timer.async_wait(asio::use_awaitable);  // throws when cancelled
-    try {
-      held = co_await queue.extend_lease(item, lease);
-    } catch (const std::exception&) {
-      // Redis did not answer this time; the next beat tries again while the lease lasts.
-    }
-    auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-  }
-}
-
 }  // namespace
 
 struct QueueConsumer::State {
@@ -79,10 +54,12 @@ struct QueueConsumer::State {
   std::string service;
   // What each worker owns: a Queue (its blocking wait holds a connection of its own) and the
   // timer of its pause after an error.
+  // The item whose handler is running (null between handlers): what its heartbeat extends.
   struct Worker {
     Worker(Hydra& h, const asio::any_io_executor& ex) : queue(h), pause(ex) {}
     Queue queue;
     asio::steady_timer pause;
+    QueuedMessage* handling = nullptr;
   };
   std::vector<std::unique_ptr<Worker>> workers;
   asio::steady_timer finished;  // cancelled when the last worker returns
@@ -104,22 +81,63 @@ struct QueueConsumer::State {
     hydra.send_to_health_log("error", "queue consumer of " + service + ": " + what);
   }
 
-  asio::awaitable<Outcome> handle(Queue& queue, QueuedMessage& item) {
-    if (!options.lease || !options.keep_lease || !item.lease_until) {
-      co_return co_await run_handler(handler, item);
-    }
-    auto ex = co_await asio::this_coro::executor;
-    // The first to finish is always the handler (the heartbeat only ends when cancelled); the
-    // group returns once both have, so `item` outlives the heartbeat's last extension.
-    auto [order, handler_error, outcome, beat_error] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(ex, run_handler(handler, item), asio::deferred),
-            asio::co_spawn(ex, keep_leased(queue, item, options.lease->lease), asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::deferred);
-    (void)order;
-    (void)beat_error;  // the heartbeat's cancellation
-    if (handler_error) std::rethrow_exception(handler_error);
+  asio::awaitable<Outcome> handle(Worker& own, QueuedMessage& item) {
+    own.handling = &item;
+    Outcome outcome = co_await run_handler(handler, item);
+    own.handling = nullptr;
     co_return outcome;
+  }
+
+  bool keeps_leases() const { return options.lease && options.keep_lease; }
+
+  // A worker's heartbeat: every third of the lease it extends the lease of the item whose
+  // handler is running, if any. An item is taken at most a third of the lease before the next
+  // beat, so its lease is extended before it expires, and again at every beat while its
+  // handler runs. One timer per worker, not one per item: a handler that finishes between two
+  // beats costs nothing. The extension works on a copy (the worker may finish with the item
+  // meanwhile; the script then finds no lease for that delivery and changes nothing); the
+  // item's lease_until is updated when it is still being handled. A failed extension is tried
+  // again at the next beat. Ends when cancelled (its worker has returned).
+  static asio::awaitable<void> beat(std::shared_ptr<State> self, std::size_t worker) {
+    State& s = *self;
+    Worker& own = *s.workers[worker];
+    const auto lease = s.options.lease->lease;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      timer.expires_after(std::max(lease / 3, std::chrono::milliseconds(1)));
+      co_await timer.async_wait(asio::use_awaitable);  // throws when cancelled
+      if (!own.handling || !own.handling->lease_until) continue;
+      QueuedMessage held = *own.handling;
+      try {
+        if (co_await own.queue.extend_lease(held, lease) && own.handling &&
+            own.handling->raw == held.raw && own.handling->attempt == held.attempt) {
+          own.handling->lease_until = held.lease_until;
+        }
+      } catch (const std::exception&) {
+        // Redis did not answer this time; the next beat tries again while the lease lasts.
+      }
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+
+  // A worker and, when leases are kept, its heartbeat; the heartbeat is cancelled when the
+  // worker returns, and this returns once both have (no extension outlives the consumer).
+  static asio::awaitable<void> run_worker(std::shared_ptr<State> self, std::size_t worker) {
+    if (self->keeps_leases()) {
+      auto ex = co_await asio::this_coro::executor;
+      auto [order, work_error, beat_error] =
+          co_await asio::experimental::make_parallel_group(
+              asio::co_spawn(ex, work(self, worker), asio::deferred),
+              asio::co_spawn(ex, beat(self, worker), asio::deferred))
+              .async_wait(asio::experimental::wait_for_one(), asio::deferred);
+      (void)order;
+      (void)work_error;  // work() handles its own errors
+      (void)beat_error;  // the heartbeat's cancellation
+    } else {
+      co_await work(self, worker);
+    }
+    if (--self->workers_left == 0) self->finished.cancel();
   }
 
   asio::awaitable<void> reclaim_if_due(Queue& queue) {
@@ -158,7 +176,7 @@ struct QueueConsumer::State {
           if (!item) continue;
         }
         ++s.stats.taken;
-        Outcome outcome = co_await s.handle(queue, *item);
+        Outcome outcome = co_await s.handle(own, *item);
         MarkAndTake done;
         if (s.stopping) {
           done.marked = co_await queue.mark_queue_message(*item, outcome.completed, outcome.reason);
@@ -184,7 +202,6 @@ struct QueueConsumer::State {
       }
       if (failed && !s.stopping) co_await s.pause(own.pause);
     }
-    if (--s.workers_left == 0) s.finished.cancel();
   }
 };
 
@@ -211,7 +228,7 @@ void QueueConsumer::start() {
     s.workers.push_back(std::make_unique<State::Worker>(s.hydra, ex));
   s.workers_left = s.options.concurrency;
   for (std::size_t i = 0; i < s.options.concurrency; ++i)
-    asio::co_spawn(ex, State::work(state_, i), asio::detached);
+    asio::co_spawn(ex, State::run_worker(state_, i), asio::detached);
 }
 
 asio::awaitable<void> QueueConsumer::stop() {
