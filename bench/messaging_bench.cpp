@@ -49,6 +49,7 @@
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
 #include "hydra/queue.hpp"
+#include "hydra/queue_consumer.hpp"
 #include "hydra/umf.hpp"
 #include "support/async.hpp"
 #include "support/hydra_fixture.hpp"
@@ -514,6 +515,9 @@ struct QueueStats3 {
   long count = 0;
   int inflight = 0;
   double enqueue = 0, drain = 0, e2e = 0, e2e_blocking = 0;
+  // C++ only: end to end with a hydra::QueueConsumer (leased items) instead of hand-written
+  // consumers.
+  double e2e_consumer = 0;
   long missing = 0, duplicates = 0, foreign = 0, unmarked = 0;
   long inprogress_left = 0, received_left = 0, incomplete_left = 0;
   // C++ only: CPU per item (µs) of the client thread and of Redis, per phase.
@@ -534,6 +538,7 @@ json::object to_json(const QueueStats3& s) {
                  {"received_left", s.received_left},
                  {"incomplete_left", s.incomplete_left}};
   if (s.e2e_blocking > 0) o["e2e_blocking_per_s"] = r3(s.e2e_blocking);
+  if (s.e2e_consumer > 0) o["e2e_consumer_per_s"] = r3(s.e2e_consumer);
   if (s.has_cpu) {
     auto cpu = [](const CpuShare& c) {
       return json::object{{"client_us_per_item", r3(c.client_us)},
@@ -803,6 +808,47 @@ asio::awaitable<void> open_blocking(hydra::Queue& q, std::string service) {
   if (item) fail("queue not empty");
 }
 
+// Until the consumer has completed `count` items (checked every millisecond).
+asio::awaitable<void> consumer_done(const hydra::QueueConsumer& consumer, long count) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (consumer.stats().completed < static_cast<std::uint64_t>(count)) {
+    timer.expires_after(1ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> stop_consumer(hydra::QueueConsumer& consumer) {
+  co_await consumer.stop();
+}
+
+// End to end with a QueueConsumer of `inflight` workers (each on a blocking connection of its
+// own, items leased, mark and next take in one round trip) and `inflight` producers.
+double consumer_e2e(asio::io_context& io, hydra::Hydra& h, QueueRun& run, int inflight) {
+  hydra::ConsumerOptions options;
+  options.concurrency = static_cast<std::size_t>(inflight);
+  options.wait = kBlockingWait;
+  hydra::QueueConsumer consumer(
+      h,
+      [&run](const hydra::QueuedMessage& item) -> asio::awaitable<void> {
+        note_item(run, item);
+        co_return;
+      },
+      options);
+  consumer.start();
+  // The workers connect and block on the empty queue before the clock starts.
+  io.run_for(200ms);
+  if (io.stopped()) io.restart();
+  const auto start = Clock::now();
+  const auto end = run_workers(io, inflight + 1, [&](int w) {
+    return w < inflight ? producer(run) : consumer_done(consumer, run.count);
+  });
+  hydra::test::run_on(io, [&] { return stop_consumer(consumer); });
+  const auto stats = consumer.stats();
+  run.consumed = static_cast<long>(stats.completed);
+  run.unmarked = static_cast<long>(stats.lost + stats.incomplete + stats.errors);
+  return static_cast<double>(run.count) / seconds_between(start, end);
+}
+
 asio::awaitable<hydra::QueueStats> queue_stats(hydra::Queue& q, std::string service) {
   co_return co_await q.stats(std::move(service));
 }
@@ -868,6 +914,10 @@ QueueStats3 cpp_queue(asio::io_context& io, hydra::Hydra& h, long count, int inf
     });
     s.e2e_blocking = static_cast<double>(e2eb.consumed) / seconds_between(start, e2eb.last);
     check_run(e2eb, "e2e-blocking");
+
+    auto e2ec = make_run("e2e-consumer");
+    s.e2e_consumer = consumer_e2e(io, h, e2ec, inflight);
+    check_run(e2ec, "e2e-consumer");
   }
 
   auto st = hydra::test::run_on(io, [&] { return queue_stats(queue, service); });
@@ -1160,6 +1210,13 @@ int run(const Options& opt) {
   q_ratio_row("C++ / Node", cq_many, nq_many, false);
   q_ratio_row("C++ % of bare", cq_many, bq_many, true);
   std::printf("  (e2e blocking ratios are against the polling e2e of Node / bare)\n");
+  if (cq1.e2e_consumer > 0 && cq_many.e2e_consumer > 0) {
+    std::printf(
+        "  C++ hydra::QueueConsumer e2e (leased items, one worker per in flight): %s items/s "
+        "at %d, %s at %d\n",
+        fmt(cq1.e2e_consumer, 0).c_str(), cq1.inflight, fmt(cq_many.e2e_consumer, 0).c_str(),
+        cq_many.inflight);
+  }
   std::printf("\nCPU per queue item (us; client thread / redis-server)\n");
   for (const auto* q : {&cq1, &cq_many, &bq1, &bq_many}) {
     std::printf("  %-5s %2d in flight: enqueue %s / %s, drain %s / %s, e2e %s / %s\n",
