@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/integer.hpp"
 #include "hydra/error.hpp"
 
 namespace hydra {
@@ -184,7 +185,7 @@ PortSpec parse_port_spec(std::string_view spec) {
 }
 
 // Redis refuses a bulk string over 512 MB (proto-max-bulk-len), so no larger limit can work.
-constexpr double kMaxMessageBytesLimit = 512.0 * 1024 * 1024;
+constexpr long long kMaxMessageBytesLimit = 512LL * 1024 * 1024;
 
 ServiceConfig parse_config(const boost::json::value& document) {
   if (!document.is_object()) {
@@ -226,23 +227,12 @@ ServiceConfig parse_config(const boost::json::value& document) {
   }
 
   if (const json::value* limit = find(hydra, "maxMessageBytes")) {
-    // A whole number of bytes, at least 1 (JS has only doubles, so 65536.0 counts); digits in a
-    // string too, as HYDRA_SERVICE's k=v form gives every value as text.
-    double d = 0;
-    if (limit->is_number()) {
-      d = limit->to_number<double>();
-    } else if (limit->is_string()) {
-      const auto text = trim(limit->get_string());
-      if (!text.empty() && text.size() <= 12 &&
-          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        d = std::stod(std::string(text));
-      }
-    }
-    if (!std::isfinite(d) || std::floor(d) != d || d < 1 || d > kMaxMessageBytesLimit) {
+    const auto n = config_detail::integer_of(*limit);
+    if (!n || *n < 1 || *n > kMaxMessageBytesLimit) {
       fail("hydra.maxMessageBytes: must be a whole number of bytes 1-" +
-           std::to_string(static_cast<long long>(kMaxMessageBytesLimit)) + ", got " + show(*limit));
+           std::to_string(kMaxMessageBytesLimit) + ", got " + show(*limit));
     }
-    config.max_message_bytes = static_cast<std::size_t>(d);
+    config.max_message_bytes = static_cast<std::size_t>(*n);
   }
   if (const json::value* redis = find(hydra, "redis")) {
     if (!redis->is_object()) fail("hydra.redis: must be an object, got " + show(*redis));

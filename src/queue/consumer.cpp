@@ -52,9 +52,9 @@ struct QueueConsumer::State {
   Handler handler;
   ConsumerOptions options;
   std::string service;
-  // What each worker owns: a Queue (its blocking wait holds a connection of its own) and the
-  // timer of its pause after an error.
-  // The item whose handler is running (null between handlers): what its heartbeat extends.
+  // What each worker owns: a Queue (its blocking wait holds a connection of its own), the timer
+  // of its pause after an error, and the item whose handler is running (null between handlers),
+  // which its heartbeat extends.
   struct Worker {
     Worker(Hydra& h, const asio::any_io_executor& ex) : queue(h), pause(ex) {}
     Queue queue;

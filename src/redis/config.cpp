@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "config/integer.hpp"
 #include "hydra/error.hpp"
 
 namespace hydra::redis {
@@ -37,35 +38,7 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// Digits only (no sign, no spaces): Node's config values are either numbers or numeric strings,
-// and anything looser hides typos like "63 79".
-std::optional<long long> parse_digits(std::string_view text) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
-  long long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || text.front() == '+' ||
-      text.front() == '-') {
-    return std::nullopt;
-  }
-  return value;
-}
-
-// Integral JSON numbers (also 6379.0, as JS has only doubles) or numeric strings.
-std::optional<long long> integer_of(const json::value& value) {
-  if (value.is_int64()) return value.get_int64();
-  if (value.is_uint64()) {
-    auto v = value.get_uint64();
-    if (v > static_cast<std::uint64_t>(LLONG_MAX)) return std::nullopt;
-    return static_cast<long long>(v);
-  }
-  if (value.is_double()) {
-    double d = value.get_double();
-    if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9e15) return std::nullopt;
-    return static_cast<long long>(d);
-  }
-  if (value.is_string()) return parse_digits(value.get_string());
-  return std::nullopt;
-}
+using config_detail::integer_of;
 
 std::string show(const json::value& value) {
   if (value.is_string()) return quoted(value.get_string());
@@ -312,3 +285,39 @@ std::string describe(const Config& config) {
 }
 
 }  // namespace hydra::redis
+
+namespace hydra::config_detail {
+
+namespace {
+// Digits only (no sign, no spaces): Node's config values are either numbers or numeric strings,
+// and anything looser hides typos like "63 79".
+std::optional<long long> parse_digits(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  long long value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || text.front() == '+' ||
+      text.front() == '-') {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<long long> integer_of(const boost::json::value& value) {
+  if (value.is_int64()) return value.get_int64();
+  if (value.is_uint64()) {
+    auto v = value.get_uint64();
+    if (v > static_cast<std::uint64_t>(LLONG_MAX)) return std::nullopt;
+    return static_cast<long long>(v);
+  }
+  if (value.is_double()) {
+    double d = value.get_double();
+    if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9e15) return std::nullopt;
+    return static_cast<long long>(d);
+  }
+  if (value.is_string()) return parse_digits(value.get_string());
+  return std::nullopt;
+}
+
+}  // namespace hydra::config_detail

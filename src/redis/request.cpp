@@ -1,29 +1,15 @@
 // Requests: commands RESP-encoded as they are added.
 #include "hydra/redis/request.hpp"
 
-#include <cctype>
-
+#include "hydra/text.hpp"
 #include "redis/resp.hpp"
 
 namespace hydra::redis {
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-}  // namespace
-
 std::size_t replies_for(std::string_view name, std::size_t argc) {
   if (argc == 0) return 0;
   for (std::string_view family : {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"}) {
-    if (iequals(name, family)) return argc > 1 ? argc - 1 : 1;
+    if (ascii_iequals(name, family)) return argc > 1 ? argc - 1 : 1;
   }
   return 1;
 }

@@ -35,12 +35,6 @@ namespace hydra {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 struct CompiledRoute {
   std::string text;
   RoutePattern full;                      // with the [method] prefix, as Node matches
@@ -415,9 +409,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       return out;
     }
     // Service names are stored lower-cased; Node would look up the name as written and miss.
-    out.service.assign(route.service_name);
-    for (char& c : out.service)
-      c = ascii_lower(c);
+    out.service = ascii_lower(route.service_name);
     out.instance.assign(route.instance);
     out.payload = m.to_short_json();
     if (out.payload.size() > opts.max_message_bytes) {
@@ -746,7 +738,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       require_init();
       return cfg.service_name;
     }
-    return lower(std::move(name));
+    return ascii_lower(name);
   }
 
   asio::awaitable<std::vector<NodeEntry>> get_service_presence(std::string name) {
@@ -869,7 +861,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<ServiceRecord> find_service(std::string name) {
-    name = lower(std::move(name));
+    name = ascii_lower(name);
     auto reply = co_await redis().exec(cmd("GET", registry::Keys::service(name)));
     if (reply.is_error()) throw Error(errc::not_found, "Can't find " + name + " service");
     auto text = reply.as_optional_string();

@@ -46,7 +46,9 @@ std::string Keys::service_channel(std::string_view svc) {
   return join({kChannelPrefix, svc});
 }
 std::string Keys::instance_channel(std::string_view svc, std::string_view iid) {
-  return join({kChannelPrefix, svc, iid});
+  std::string out;
+  instance_channel_into(out, svc, iid);
+  return out;
 }
 void Keys::instance_channel_into(std::string& out, std::string_view svc, std::string_view iid) {
   out.assign(kChannelPrefix);
