@@ -235,6 +235,15 @@ Message Message::create(boost::json::object&& in) {
   return create_from(in);
 }
 
+Message Message::create(std::string_view to, boost::json::value body) {
+  Message m;
+  auto& fields = m.slots();
+  if (!to.empty()) fields[idx(Field::to)].emplace(to);
+  if (truthy(body)) fields[idx(Field::body)] = std::move(body);
+  m.fill_defaults();
+  return m;
+}
+
 std::optional<Message> Message::parse(std::string_view text) {
   // The fields are taken from the top-level members as the parser hands them over, straight into
   // the message: the top-level object itself is never built. Same rules as create_from; a

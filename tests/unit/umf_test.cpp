@@ -301,6 +301,49 @@ TEST(Umf, CreateFromAMessageEqualsCreateFromItsLongForm) {
   EXPECT_EQ(filled.to(), "svc:/");
 }
 
+TEST(Umf, CreateFromToAndBodyEqualsCreateFromTheirObject) {
+  // Truthy and falsy `to` and bodies of every kind: the fields kept, and their order, are those
+  // of create({to, body}); only the fresh mid and timestamp differ.
+  const std::vector<std::string> tos = {"svc:/", "abc@svc:[post]/v1/x", ""};
+  const std::vector<std::string> bodies = {R"({"echo":true,"n":12345})",
+                                           R"([1,"a"])",
+                                           R"("text")",
+                                           "7",
+                                           "0",
+                                           "true",
+                                           "false",
+                                           R"("")",
+                                           "null",
+                                           "{}"};
+  for (const auto& to : tos) {
+    for (const auto& body_text : bodies) {
+      const auto body = boost::json::parse(body_text);
+      boost::json::object input;
+      if (!to.empty()) input["to"] = to;
+      input["body"] = body;
+      auto via_object = Message::create(input);
+      auto direct = Message::create(to, body);
+      for (auto* m : {&via_object, &direct}) {
+        EXPECT_EQ(m->mid().size(), 36u);
+        ASSERT_TRUE(m->has(Field::timestamp));
+        m->set(Field::mid, "fixed");
+        m->set(Field::timestamp, "2026-01-01T00:00:00.000Z");
+      }
+      EXPECT_EQ(direct.to_short_json(), via_object.to_short_json()) << to << " " << body_text;
+      EXPECT_EQ(direct.has(Field::body), via_object.has(Field::body)) << body_text;
+      EXPECT_EQ(direct.has(Field::to), !to.empty());
+    }
+  }
+  // A sender added afterwards takes its place in Node's order.
+  auto m = Message::create("svc:/", boost::json::parse(R"({"a":1})"));
+  m.set(Field::from, "me:/");
+  m.set(Field::mid, "m");
+  m.set(Field::timestamp, "t");
+  EXPECT_EQ(m.to_short_json(),
+            R"({"to":"svc:/","frm":"me:/","mid":"m","ts":"t","ver":"UMF/1.4.6","bdy":{"a":1}})");
+  EXPECT_TRUE(m.validate());
+}
+
 TEST(Umf, ParseEqualsCreateFromTheParsedObject) {
   // Mixed long and short keys, a repeated key, falsy values, unknown keys, nested objects.
   for (
