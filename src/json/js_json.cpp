@@ -274,12 +274,13 @@ class Builder {
   bool on_document_end(boost::json::error_code&) { return true; }
   bool on_array_begin(boost::json::error_code&) { return open(true); }
   bool on_array_end(std::size_t n, boost::json::error_code&) {
-    const std::size_t start = close();
+    const Frame f = close();
     boost::json::array a;
     a.reserve(n);
-    for (std::size_t i = start; i < items_.size(); ++i)
+    for (std::size_t i = f.start; i < items_.size(); ++i)
       a.push_back(std::move(items_[i].value));
-    items_.resize(start);
+    items_.resize(f.start);
+    keys_.resize(f.keys_mark);
     return add(std::move(a));
   }
   bool on_object_begin(boost::json::error_code&) { return open(false); }
@@ -290,12 +291,13 @@ class Builder {
       top_object_ = true;
       return true;
     }
-    const std::size_t start = close();
+    const Frame f = close();
     boost::json::object o;
     o.reserve(n);
-    for (std::size_t i = start; i < items_.size(); ++i)
-      o.insert_or_assign(items_[i].key, std::move(items_[i].value));
-    items_.resize(start);
+    for (std::size_t i = f.start; i < items_.size(); ++i)
+      o.insert_or_assign(key_of(items_[i].key), std::move(items_[i].value));
+    items_.resize(f.start);
+    keys_.resize(f.keys_mark);
     return add(std::move(o));
   }
   bool on_string_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
@@ -314,13 +316,12 @@ class Builder {
     return true;
   }
   bool on_key(boost::json::string_view s, std::size_t, boost::json::error_code&) {
-    if (text_.empty()) {
-      key_.assign(s.data(), s.size());
-    } else {
-      text_.append(s.data(), s.size());
-      key_.assign(text_);
+    key_ = {keys_.size(), text_.size() + s.size()};
+    if (!text_.empty()) {
+      keys_ += text_;
       text_.clear();
     }
+    keys_.append(s.data(), s.size());
     return true;
   }
   bool on_number_part(boost::json::string_view s, boost::json::error_code&) {
@@ -357,7 +358,8 @@ class Builder {
     items_.clear();
     frames_.clear();
     text_.clear();
-    key_.clear();
+    keys_.clear();
+    key_ = {};
     result_ = nullptr;
     sink_ = sink;
     sink_context_ = context;
@@ -365,32 +367,40 @@ class Builder {
   }
 
  private:
+  // A key: where its text lies in keys_ (empty for array elements). Every key of the open
+  // containers is kept in that one buffer, in document order, instead of in a string each.
+  struct Key {
+    std::size_t at = 0;
+    std::size_t size = 0;
+  };
+  std::string_view key_of(Key k) const { return {keys_.data() + k.at, k.size}; }
+
   struct Item {
-    std::string key;  // empty for array elements
+    Key key;
     boost::json::value value;
   };
 
-  // An open container: where its items start, and the key it will have in its parent object.
+  // An open container: where its items start, the key it will have in its parent object, and
+  // the size of keys_ once that key was in it (its members' keys come after).
   struct Frame {
     std::size_t start;
-    std::string key;
+    Key key;
+    std::size_t keys_mark;
     bool array;
   };
 
   bool open(bool array) {
-    frames_.push_back(Frame{items_.size(), std::move(key_), array});
-    key_.clear();
+    frames_.push_back(Frame{items_.size(), key_, keys_.size(), array});
+    key_ = {};
     return true;
   }
 
-  // Pops the innermost container and restores the key it goes under; returns where its items
-  // start.
-  std::size_t close() {
-    Frame& f = frames_.back();
-    const std::size_t start = f.start;
-    key_ = std::move(f.key);
+  // Pops the innermost container and restores the key it goes under; returns its frame.
+  Frame close() {
+    const Frame f = frames_.back();
+    key_ = f.key;
     frames_.pop_back();
-    return start;
+    return f;
   }
 
   // Inside the top-level object of try_parse_members: a completed member goes to the sink at
@@ -399,23 +409,22 @@ class Builder {
 
   bool add(boost::json::value&& v) {
     if (at_sink_level()) {
-      sink_(sink_context_, key_, std::move(v));
-      key_.clear();
+      sink_(sink_context_, key_of(key_), std::move(v));
+      keys_.resize(frames_.front().keys_mark);
     } else if (frames_.empty()) {
       result_ = std::move(v);
-    } else if (frames_.back().array) {
-      items_.push_back(Item{std::string(), std::move(v)});
     } else {
-      items_.push_back(Item{std::move(key_), std::move(v)});
-      key_.clear();
+      items_.push_back(Item{key_, std::move(v)});
     }
+    key_ = {};
     return true;
   }
 
   std::vector<Item> items_;
   std::vector<Frame> frames_;
   std::string text_;
-  std::string key_;
+  std::string keys_;
+  Key key_;  // the key of the value being read
   boost::json::value result_;
   MemberSink sink_ = nullptr;
   void* sink_context_ = nullptr;
