@@ -214,14 +214,13 @@ struct RoundTripRun {
   std::vector<double> samples;
 };
 
-json::object echo_request(const std::string& to, long n) {
+// A request to the echo service: `{echo: true, n}` to `to`, made with Message::create(to, body)
+// (the same fields as create({to, body}), without building that object first).
+hydra::umf::Message echo_request(const std::string& to, long n) {
   json::object body;
   body["echo"] = true;
   body["n"] = n;
-  json::object m;
-  m["to"] = to;
-  m["body"] = std::move(body);
-  return m;
+  return hydra::umf::Message::create(to, std::move(body));
 }
 
 // The `n` the echo sent back, or -1.
@@ -236,7 +235,7 @@ long echoed_n(const hydra::umf::Message& reply) {
 asio::awaitable<void> round_trip_worker(hydra::Hydra& h, RoundTripRun& run) {
   while (run.next < run.count) {
     long n = run.next++;
-    auto message = hydra::umf::Message::create(echo_request(run.to, n));
+    auto message = echo_request(run.to, n);
     auto t0 = Clock::now();
     try {
       auto reply = co_await h.request(std::move(message), kRequestTimeout);
@@ -257,7 +256,7 @@ asio::awaitable<void> round_trip_worker(hydra::Hydra& h, RoundTripRun& run) {
 asio::awaitable<bool> warm_up(hydra::Hydra& h, std::string to) {
   for (int attempt = 0; attempt < 60; ++attempt) {
     try {
-      co_await h.request(hydra::umf::Message::create(echo_request(to, attempt)), 250ms);
+      co_await h.request(echo_request(to, attempt), 250ms);
       co_return true;
     } catch (const hydra::Error&) {
     }
@@ -998,7 +997,7 @@ struct OutputDrain {
 };
 
 std::size_t sample_request_size(const std::string& iid, const std::string& client) {
-  auto m = hydra::umf::Message::create(echo_request("cpp-echo:/", 12345));
+  auto m = echo_request("cpp-echo:/", 12345);
   m.set(hydra::umf::Field::from, json::string(iid + "@" + client + ":/"));
   return m.to_short_json().size();
 }
