@@ -75,16 +75,32 @@ void create_request_to_body(long n) {
   benchmark::DoNotOptimize(m);
 }
 
-// What the echo does with a request: its reply, written.
-void reply_to_request(long) {
+// The echo's request, and the response its handler makes: `{body: {echoed: <body>}}`.
+const Message& echo_request() {
   static const Message request = *Message::parse(kRequest);
+  return request;
+}
+json::object echo_response() {
   json::object echoed;
-  echoed["echoed"] = request.body();
+  echoed["echoed"] = echo_request().body();
   json::object response;
   response["body"] = std::move(echoed);
-  auto reply = hydra::umf::make_reply(request, std::move(response));
+  return response;
+}
+
+// A reply to a request built as a message (make_reply), then written.
+void reply_to_request(long) {
+  auto reply = hydra::umf::make_reply(echo_request(), echo_response());
   auto text = reply.to_short_json();
   benchmark::DoNotOptimize(text);
+}
+
+// The same reply as Hydra's send_reply_message writes it: straight from the request and the
+// response object, with no reply message built.
+void reply_json_to_request(long) {
+  const auto response = echo_response();
+  auto reply = hydra::umf::reply_json(echo_request(), response);
+  benchmark::DoNotOptimize(reply);
 }
 
 void parse_route(long) {
@@ -117,6 +133,7 @@ constexpr Step kSteps[] = {{"ParseRequest", parse_request},
                            {"CreateRequest", create_request},
                            {"CreateRequestToBody", create_request_to_body},
                            {"ReplyToRequest", reply_to_request},
+                           {"ReplyJsonToRequest", reply_json_to_request},
                            {"ParseRoute", parse_route},
                            {"MessageId", message_id},
                            {"EncodePublish", encode_publish}};

@@ -242,7 +242,7 @@ class Hydra {
   template <class Token>
   auto async_send_reply_message(const umf::Message& original, boost::json::object response,
                                 Token&& token) {
-    return async_send(prepare_reply(original, std::move(response)), token);
+    return async_send(prepare_reply(original, response), token);
   }
   /// Sends `message` from `<iid>@<svc>:/` (so the reply comes back to this instance) and
   /// completes with the reply whose `rmid` is its mid. Throws `Error(timeout)` after `timeout`
@@ -293,7 +293,7 @@ class Hydra {
   void start_request(umf::Message message, std::chrono::milliseconds timeout,
                      RequestHandler handler);
   Outgoing prepare_send(const umf::Message& message);
-  Outgoing prepare_reply(const umf::Message& original, boost::json::object&& response);
+  Outgoing prepare_reply(const umf::Message& original, const boost::json::object& response);
   void start_send(Outgoing out, SendHandler handler);
   template <class Token>
   auto async_send(Outgoing out, Token& token) {

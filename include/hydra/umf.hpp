@@ -161,4 +161,18 @@ RouteView parse_route_view(std::string_view to);
 Message make_reply(const Message& original, const boost::json::object& response);
 Message make_reply(const Message& original, boost::json::object&& response);
 
+/// make_reply(original, response) in short form, written without building the reply: the bytes
+/// of `make_reply(original, response).to_short_json()` (with its own fresh mid and timestamp
+/// unless the response has them). What a service's reply costs when only its text is needed.
+struct ReplyJson {
+  std::string json;
+  /// The reply's `to` ("" when absent or not a string): a view of `original` or `response`,
+  /// valid while they are.
+  std::string_view to;
+  std::string mid;
+  /// `to`, `from` and `body` are truthy (Message::validate of the reply).
+  bool valid = false;
+};
+ReplyJson reply_json(const Message& original, const boost::json::object& response);
+
 }  // namespace hydra::umf

@@ -397,13 +397,33 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   }
 
   Outgoing check_outgoing(const umf::Message& m) {
+    if (!m.validate()) return refused_as_invalid();
+    return route_outgoing(
+        m.text_view(umf::Field::to), [&] { return m.to_short_json(); },
+        m.text_view(umf::Field::mid));
+  }
+
+  // A reply checked as check_outgoing(make_reply(original, response)) checks it, written
+  // straight from the two (umf::reply_json) instead of being built as a message first.
+  Outgoing check_reply(const umf::Message& original, const boost::json::object& response) {
+    auto reply = umf::reply_json(original, response);
+    if (!reply.valid) return refused_as_invalid();
+    return route_outgoing(
+        reply.to, [&] { return std::move(reply.json); }, reply.mid);
+  }
+
+  static Outgoing refused_as_invalid() {
     Outgoing out;
-    if (!m.validate()) {
-      out.refused = Result::failure(400, R"(UMF message requires "to", "from" and "body" fields)");
-      return out;
-    }
+    out.refused = Result::failure(400, R"(UMF message requires "to", "from" and "body" fields)");
+    return out;
+  }
+
+  // The rest of the checks of a valid message to `to` whose short form `payload()` gives.
+  template <class Payload>
+  Outgoing route_outgoing(std::string_view to, Payload&& payload, std::string_view mid) {
+    Outgoing out;
     // The route is split in place (views of `to`), and only the service and instance copied.
-    const auto route = umf::parse_route_view(m.text_view(umf::Field::to));
+    const auto route = umf::parse_route_view(to);
     if (!route.error.empty()) {
       out.refused = Result::failure(400, std::string(route.error));
       return out;
@@ -411,14 +431,14 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     // Service names are stored lower-cased; Node would look up the name as written and miss.
     out.service = ascii_lower(route.service_name);
     out.instance.assign(route.instance);
-    out.payload = m.to_short_json();
+    out.payload = payload();
     if (out.payload.size() > opts.max_message_bytes) {
       out.refused = Result::failure(413, "message of " + std::to_string(out.payload.size()) +
                                              " bytes exceeds the limit of " +
                                              std::to_string(opts.max_message_bytes) + " bytes");
       return out;
     }
-    out.mid.assign(m.text_view(umf::Field::mid));
+    out.mid.assign(mid);
     return out;
   }
 
@@ -1200,8 +1220,9 @@ void Hydra::on_message(MessageHandler handler) {
 Hydra::Outgoing Hydra::prepare_send(const umf::Message& message) {
   return impl_->check_outgoing(message);
 }
-Hydra::Outgoing Hydra::prepare_reply(const umf::Message& original, boost::json::object&& response) {
-  return impl_->check_outgoing(umf::make_reply(original, std::move(response)));
+Hydra::Outgoing Hydra::prepare_reply(const umf::Message& original,
+                                     const boost::json::object& response) {
+  return impl_->check_reply(original, response);
 }
 void Hydra::start_send(Outgoing out, SendHandler handler) {
   impl_->start_send(std::move(out), std::move(handler));
@@ -1226,8 +1247,7 @@ asio::awaitable<Result> Hydra::send_broadcast_message(const boost::json::object&
 }
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   const boost::json::object& response) {
-  return async_send(impl_->check_outgoing(umf::make_reply(original, response)),
-                    asio::use_awaitable);
+  return async_send(impl_->check_reply(original, response), asio::use_awaitable);
 }
 asio::awaitable<Result> Hydra::send_reply_message(const umf::Message& original,
                                                   boost::json::object&& response) {

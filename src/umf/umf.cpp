@@ -319,18 +319,38 @@ boost::json::object Message::to_short() const {
   return o;
 }
 
-std::string Message::to_short_json() const {
-  // Written field by field: the same bytes as stringify(to_short()) without copying the fields
-  // into an object first. Short names are plain ASCII, so they need no escaping.
+namespace {
+// One field of a message that is written without being built: a JSON value, or text made for
+// it (a fresh mid or timestamp). Absent when neither.
+struct FieldRef {
+  const boost::json::value* value = nullptr;
+  std::string_view text;
+  bool is_text = false;
+
+  bool present() const { return value != nullptr || is_text; }
+  bool is_truthy() const { return value ? truthy(*value) : is_text && !text.empty(); }
+  // The string it holds ("" when absent or not a string).
+  std::string_view string() const {
+    if (is_text) return text;
+    if (!value || !value->is_string()) return {};
+    const auto& s = value->get_string();
+    return {s.data(), s.size()};
+  }
+};
+using FieldRefs = std::array<FieldRef, kFieldCount>;
+
+// Writes the short form of `fields`: truthy ones in Node's order, under their short names.
+// Short names are plain ASCII, so they need no escaping.
+std::string write_short(const FieldRefs& fields) {
   std::string out;
   out.reserve(512);
   {
     json::Writer w(out);
     w.put('{');
     bool first = true;
-    for (std::size_t i = 0; fields_ && i < kFieldCount; ++i) {
-      const auto& v = (*fields_)[i];
-      if (!v || !truthy(*v)) continue;
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      const FieldRef& f = fields[i];
+      if (!f.is_truthy()) continue;
       // `,"name":` in one piece (at most 8 bytes).
       char* p = w.room(8);
       if (!first) *p++ = ',';
@@ -341,11 +361,49 @@ std::string Message::to_short_json() const {
       *p++ = '"';
       *p++ = ':';
       w.advance_to(p);
-      json::write_value(w, *v);
+      if (f.value) {
+        json::write_value(w, *f.value);
+      } else {
+        json::write_string(w, f.text);
+      }
     }
     w.put('}');
   }
   return out;
+}
+
+// Node's sendReplyMessage rules, field by field: the original's `via` as `to` and its
+// `forward`, else the response's field, else the original's with rmid = its mid and to/from
+// swapped. `response` holds the response's fields as `create` normalised them.
+FieldRefs reply_fields(const Message& original, const FieldRefs& response) {
+  FieldRefs out;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    const auto f = static_cast<Field>(i);
+    const boost::json::value* override_value = nullptr;
+    if (f == Field::to) override_value = original.get(Field::via);
+    if (f == Field::forward) override_value = original.get(Field::forward);
+    if (override_value) {
+      out[i].value = override_value;
+    } else if (response[i].present()) {
+      out[i] = response[i];
+    } else {
+      Field from = f;
+      if (f == Field::rmid) from = Field::mid;
+      if (f == Field::to) from = Field::from;
+      if (f == Field::from) from = Field::to;
+      out[i].value = original.get(from);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string Message::to_short_json() const {
+  FieldRefs fields;
+  for (std::size_t i = 0; fields_ && i < kFieldCount; ++i) {
+    if (const auto& v = (*fields_)[i]) fields[i].value = &*v;
+  }
+  return write_short(fields);
 }
 
 const boost::json::value* Message::get(Field f) const {
@@ -500,24 +558,57 @@ Route parse_route(std::string_view to) {
 }
 
 Message make_reply(const Message& original, Message response) {
-  // Each field comes from the response when it has it (it always has mid, timestamp and
-  // version), else from the original with rmid/to/from swapped; only what is kept is copied.
-  // The response's fields are taken over as they are (same places in the order).
+  // The response's fields are taken over where they stay (same places in the order); only what
+  // comes from the original is copied.
   Message reply = std::move(response);
   reply.signature_last_ = false;
   auto& to = reply.slots();
+  FieldRefs own;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (to[i]) continue;
-    auto f = static_cast<Field>(i);
-    const boost::json::value* from_original = original.get(f);
-    if (f == Field::rmid) from_original = original.get(Field::mid);
-    if (f == Field::to) from_original = original.get(Field::from);
-    if (f == Field::from) from_original = original.get(Field::to);
-    if (from_original) to[i] = *from_original;
+    if (to[i]) own[i].value = &*to[i];
   }
-  if (auto* via = original.get(Field::via)) reply.set(Field::to, *via);
-  if (auto* fwd = original.get(Field::forward)) reply.set(Field::forward, *fwd);
+  const FieldRefs fields = reply_fields(original, own);
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (fields[i].value == own[i].value) continue;
+    to[i] = *fields[i].value;  // from the original: reply_fields never makes text
+  }
   return reply;
+}
+
+ReplyJson reply_json(const Message& original, const boost::json::object& response) {
+  // The response's fields picked as create() picks them (long key first, truthy values only),
+  // with a fresh mid, the current time and the version when it has none.
+  std::array<const boost::json::value*, kFieldCount> by_long{};
+  std::array<const boost::json::value*, kFieldCount> by_short{};
+  for (const auto& kv : response) {
+    if (auto slot = slot_of(std::string_view(kv.key().data(), kv.key().size()))) {
+      (slot->is_short ? by_short : by_long)[slot->index] = &kv.value();
+    }
+  }
+  FieldRefs picked;
+  for (std::size_t i = 0; i < kFieldCount; ++i)
+    picked[i].value = pick(by_long[i], by_short[i]);
+  std::array<char, 36> id;
+  auto fill = [&](Field f, std::string_view text) {
+    auto& ref = picked[idx(f)];
+    if (ref.present()) return;
+    ref.text = text;
+    ref.is_text = true;
+  };
+  if (!picked[idx(Field::mid)].present()) {
+    registry::write_message_id(id);
+    fill(Field::mid, std::string_view(id.data(), id.size()));
+  }
+  fill(Field::timestamp, timestamp_now());
+  fill(Field::version, kVersion);
+  const FieldRefs fields = reply_fields(original, picked);
+  ReplyJson out;
+  out.json = write_short(fields);
+  out.valid = fields[idx(Field::to)].is_truthy() && fields[idx(Field::from)].is_truthy() &&
+              fields[idx(Field::body)].is_truthy();
+  out.to = fields[idx(Field::to)].string();
+  out.mid = fields[idx(Field::mid)].string();
+  return out;
 }
 
 Message make_reply(const Message& original, const boost::json::object& response) {

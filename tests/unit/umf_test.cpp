@@ -276,6 +276,43 @@ TEST(Umf, MovingCreateAndReplyMatchTheCopyingOnes) {
       R"({"to":"abc@client:/","frm":"other:/","hdr":{"h":[1,2]},"mid":"fixed","rmid":"r9","ts":"2026-01-01T00:00:00.000Z","typ":"t","ver":"UMF/1.4.6","bdy":{"a":[3]},"aut":"a"})");
 }
 
+TEST(Umf, ReplyJsonIsTheShortFormOfMakeReply) {
+  // Originals with and without via, forward and falsy fields; responses with long, short and
+  // mixed keys, falsy values, their own to/from/mid, no body. reply_json writes what
+  // make_reply's message writes, but for the fresh mid and timestamp each makes.
+  const std::vector<std::string> originals = {
+      R"({"to":"svc:/","frm":"abc@client:/","mid":"m1","ts":"2026-11-21T04:49:55.469Z","bdy":{"n":1}})",
+      R"({"to":"svc:[post]/v1/x","frm":"client:/","mid":"m2","via":"def@router:/","fwd":"f:/","hdr":{"h":[1]},"typ":"t","tmo":5,"aut":"a","sig":"s","bdy":{"q":"x"}})",
+      R"({"to":"svc:/","frm":"","mid":"m3","rmid":"old","via":"","bdy":{}})",
+      R"({"to":"svc:/","frm":"c:/","bdy":[1,2]})",
+  };
+  const std::vector<std::string> responses = {
+      R"({"body":{"echoed":{"echo":true,"n":5}}})",
+      R"({"bdy":{"a":1},"typ":"reply","tmo":0,"hdr":{"x":"y"}})",
+      R"({"to":"elsewhere:/","from":"me:/","frm":"short:/","body":{"k":1},"bdy":{"k":2}})",
+      R"({"mid":"given","ts":"2026-01-01T00:00:00.000Z","ver":"UMF/9","body":"text","rmid":"r9"})",
+      R"({"from":"","body":0,"via":"v:/","fwd":"g:/"})",
+      R"({})",
+  };
+  for (const auto& o : originals) {
+    const auto original = Message::create(obj(o));
+    for (const auto& r : responses) {
+      const auto response = obj(r);
+      const auto direct = hydra::umf::reply_json(original, response);
+      auto built = hydra::umf::make_reply(original, response);
+      const auto written = Message::parse(direct.json);
+      ASSERT_TRUE(written) << direct.json;
+      EXPECT_EQ(direct.mid, written->mid());
+      EXPECT_EQ(direct.mid.size(), response.contains("mid") ? 5u : 36u);
+      built.set(Field::mid, boost::json::string(written->mid()));
+      built.set(Field::timestamp, *written->get(Field::timestamp));
+      EXPECT_EQ(direct.json, built.to_short_json()) << o << "\n" << r;
+      EXPECT_EQ(direct.to, built.text_view(Field::to)) << o << "\n" << r;
+      EXPECT_EQ(direct.valid, built.validate()) << o << "\n" << r;
+    }
+  }
+}
+
 TEST(Umf, CreateFromAMessageEqualsCreateFromItsLongForm) {
   auto m = Message::create(obj(
       R"({"to":"svc:/","frm":"abc@client:/","mid":"m1","ts":"2026-11-21T04:49:55.469Z","hdr":{"h":1},"bdy":{"q":[1]},"aut":"a"})"));
