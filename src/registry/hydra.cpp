@@ -452,12 +452,25 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   // destination (every reply, and most sends to a service) it is one PUBLISH whose reply
   // completes the send directly: no coroutine frame between the caller and the connection.
   // Everything else (cache misses, a pick that nobody received) goes through send_checked.
-  void start_send(Outgoing out, SendHandler handler) {
+  // Completes a send: a public handler (type-erased, with the caller's executor) as an
+  // asynchronous operation must be; a request's own handler (code of this class, running here)
+  // is called directly.
+  template <class Handler>
+  void complete_send(Handler&& h, Result r) {
+    if constexpr (std::is_same_v<std::decay_t<Handler>, SendHandler>) {
+      invoke_here_or_dispatch(ex, std::move(h), std::move(r));
+    } else {
+      std::move(h)(std::move(r));
+    }
+  }
+
+  template <class Handler>
+  void start_send(Outgoing out, Handler handler) {
     if (out.refused) {
       // Completed from inside the initiation: posted, as an asynchronous operation must be.
       asio::post(ex, [self = shared_from_this(), h = std::move(handler),
                       r = std::move(*out.refused)]() mutable {
-        invoke_here_or_dispatch(self->ex, std::move(h), std::move(r));
+        self->complete_send(std::move(h), std::move(r));
       });
       return;
     }
@@ -473,7 +486,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       pick = &*random_pick;
     }
     if (!pick) {
-      send_checked(std::move(out), std::move(handler));
+      send_checked(std::move(out), SendHandler(std::move(handler)));
       return;
     }
     // The channel is written into a buffer this thread reuses, and PUBLISH is encoded from views
@@ -489,15 +502,15 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
         [self = shared_from_this(), h = std::move(handler), out = std::move(out),
          random_pick = std::move(random_pick)](std::error_code ec, redis::Reply reply) mutable {
           if (ec || reply.type != redis::Reply::Type::integer) {
-            invoke_here_or_dispatch(self->ex, std::move(h), self->publish_failed(ec, reply));
+            self->complete_send(std::move(h), self->publish_failed(ec, reply));
           } else if (reply.integer > 0 || !random_pick) {
             // A named instance the cache lists counts as reached whatever PUBLISH's count
             // says, as in Node's sendMessage.
-            invoke_here_or_dispatch(self->ex, std::move(h), Result::success(std::move(out.mid)));
+            self->complete_send(std::move(h), Result::success(std::move(out.mid)));
           } else {
             // Nobody received it: that instance is forgotten and the others are tried.
             self->forget_instance(*random_pick);
-            self->send_checked(std::move(out), std::move(h));
+            self->send_checked(std::move(out), SendHandler(std::move(h)));
           }
         });
   }
@@ -690,13 +703,13 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
         }
       });
     }
-    start_send(std::move(out),
-               SendHandler([self = shared_from_this(), mid = std::move(mid)](Result sent) {
-                 if (sent.ok()) return;
-                 if (auto h = self->pending.take(mid)) {
-                   self->complete_request(std::move(*h), send_error(sent), umf::Message{});
-                 }
-               }));
+    // The send's outcome comes back to this class's own handler, not through a type-erased one.
+    start_send(std::move(out), [self = shared_from_this(), mid = std::move(mid)](Result sent) {
+      if (sent.ok()) return;
+      if (auto h = self->pending.take(mid)) {
+        self->complete_request(std::move(*h), send_error(sent), umf::Message{});
+      }
+    });
   }
 
   // Discovery ----------------------------------------------------------------------------------
