@@ -153,6 +153,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::unique_ptr<Pending>> spare;
   static constexpr std::size_t kSpareMax = 256;
   static constexpr std::size_t kKeptPayload = 4096;
+  // The largest string a subscriber's decoder slot keeps between messages.
+  static constexpr std::size_t kKeptMessageBytes = 64 * 1024;
 
   std::unique_ptr<Pending> acquire() {
     if (spare.empty()) return std::make_unique<Pending>();
@@ -345,16 +347,26 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // `r` is the decoder's slot: the reply is moved from it to where it is kept.
+  // A message is read in the decoder's slot, whose strings keep their capacity for the next
+  // one (no allocation per message); a string that held a large message gives it back.
+  static void release_large(Reply& r) {
+    for (auto& e : r.elements) {
+      if (e.str.capacity() > kKeptMessageBytes) e.str = std::string();
+    }
+  }
+
   void dispatch_reply(Reply& r) {
     if (mode == Mode::subscriber && r.is_array() && r.elements.size() >= 3 &&
         r.elements[0].type == Reply::Type::string) {
       const std::string& kind = r.elements[0].str;
       if (kind == "message") {
         if (on_message) on_message(r.elements[1].str, r.elements[2].str);
+        release_large(r);
         return;
       }
       if (kind == "pmessage" && r.elements.size() >= 4) {
         if (on_message) on_message(r.elements[2].str, r.elements[3].str);
+        release_large(r);
         return;
       }
     }

@@ -103,16 +103,19 @@ namespace {
 // allocation of its own, only its strings and element vector. hiredis creates an array before
 // its elements and hands each element its parent's object and index; only top-level objects
 // are ever passed to freeObject.
+//
+// Whatever the slot held before is overwritten in place: strings keep their capacity, and an
+// array keeps its elements for create_array to resize, each of which hiredis then places again.
+// A subscriber's slot is never moved from (its messages are handed on as views), so a pub/sub
+// message costs no allocation once the first one has sized the channel and payload strings.
 Reply* place(const redisReadTask* task, Reply::Type type) {
-  Reply* r = nullptr;
-  if (task->parent != nullptr) {
-    r = &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)];
-  } else {
-    r = static_cast<Reply*>(task->privdata);
-    r->str.clear();
-    r->integer = 0;
-    r->elements.clear();
-  }
+  Reply* r =
+      task->parent != nullptr
+          ? &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)]
+          : static_cast<Reply*>(task->privdata);
+  r->str.clear();
+  r->integer = 0;
+  if (type != Reply::Type::array) r->elements.clear();
   r->type = type;
   return r;
 }

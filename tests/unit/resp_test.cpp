@@ -200,6 +200,75 @@ TEST(Resp, RepliesTakenFromTheSlotStayWhole) {
   EXPECT_EQ(d.next_in_slot(), nullptr);
 }
 
+namespace {
+// Every field of a reply, its elements' included.
+std::string spell(const Reply& r) {
+  std::string out = std::to_string(static_cast<int>(r.type)) + "|" + r.str + "|" +
+                    std::to_string(r.integer) + "[";
+  for (const auto& e : r.elements)
+    out += spell(e) + ",";
+  return out + "]";
+}
+}  // namespace
+
+TEST(Resp, RepliesReadInTheSlotInPlaceCarryNothingOver) {
+  // As a subscriber reads them: each reply is looked at in the slot and never moved out, so the
+  // next one is built over it. Longer and shorter strings, arrays of other lengths and kinds,
+  // nested arrays and nils must each come out exactly as sent.
+  Decoder d;
+  const std::string payload(300, 'p');
+  d.feed("*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$300\r\n" + payload + "\r\n");
+  d.feed("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n");
+  d.feed("*4\r\n*2\r\n:7\r\n$1\r\ny\r\n$-1\r\n:9\r\n+OK\r\n");
+  d.feed("*2\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n");
+  d.feed("$5\r\nhello\r\n");
+  d.feed("*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n*0\r\n");
+  d.feed(":42\r\n*-1\r\n-ERR no\r\n");
+  std::vector<std::string> seen;
+  while (Reply* r = d.next_in_slot())
+    seen.push_back(spell(*r));
+  ASSERT_EQ(seen.size(), 9u);
+  // Each the same as the reply decoded on its own.
+  Decoder fresh;
+  fresh.feed("*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$300\r\n" + payload + "\r\n");
+  fresh.feed("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n");
+  fresh.feed("*4\r\n*2\r\n:7\r\n$1\r\ny\r\n$-1\r\n:9\r\n+OK\r\n");
+  fresh.feed("*2\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n");
+  fresh.feed("$5\r\nhello\r\n");
+  fresh.feed("*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n*0\r\n");
+  fresh.feed(":42\r\n*-1\r\n-ERR no\r\n");
+  for (const auto& s : seen) {
+    auto r = fresh.next();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(s, spell(*r));
+  }
+  // And field by field.
+  Decoder again;
+  again.feed("*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$300\r\n" + payload + "\r\n");
+  again.feed("*2\r\n*1\r\n:5\r\n$-1\r\n$3\r\nabc\r\n");
+  Reply* r = again.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->elements[2].str, payload);
+  r = again.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(r->is_array());
+  ASSERT_EQ(r->elements.size(), 2u);
+  ASSERT_TRUE(r->elements[0].is_array());
+  ASSERT_EQ(r->elements[0].elements.size(), 1u);
+  EXPECT_EQ(r->elements[0].elements[0].type, Reply::Type::integer);
+  EXPECT_EQ(r->elements[0].elements[0].integer, 5);
+  EXPECT_TRUE(r->elements[0].elements[0].str.empty());
+  EXPECT_TRUE(r->elements[1].is_nil());
+  EXPECT_TRUE(r->elements[1].str.empty());
+  EXPECT_TRUE(r->elements[1].elements.empty());
+  r = again.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->type, Reply::Type::string);
+  EXPECT_EQ(r->str, "abc");
+  EXPECT_TRUE(r->elements.empty());
+  EXPECT_EQ(r->integer, 0);
+}
+
 TEST(Resp, GarbageInsideAnArrayIsAnErrorAndResetStartsOver) {
   Decoder d;
   d.feed("*3\r\n$1\r\na\r\n*2\r\n:1\r\n?bad\r\n");
