@@ -394,7 +394,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       dispatching = false;
       std::size_t n = co_await transport.read_some(asio::buffer(read_buffer));
-      decoder.feed({read_buffer.data(), n});
+      // Not copied: the read buffer is not read into again until the loop below has taken
+      // every reply out of it.
+      decoder.feed_view({read_buffer.data(), n});
       dispatching = true;
       while (auto* r = decoder.next_in_slot()) {
         dispatch_reply(*r);

@@ -174,11 +174,21 @@ Decoder::~Decoder() {
 }
 
 void Decoder::feed(std::string_view bytes) {
-  if (unfed_pos_ == unfed_.size()) {
-    unfed_.clear();
-    unfed_pos_ = 0;
+  // What still waits (perhaps a view of the caller's buffer, perhaps of own_) goes first.
+  std::string joined;
+  joined.reserve(unfed_.size() + bytes.size());
+  joined.append(unfed_);
+  joined.append(bytes);
+  own_ = std::move(joined);
+  unfed_ = own_;
+}
+
+void Decoder::feed_view(std::string_view bytes) {
+  if (!unfed_.empty()) {
+    feed(bytes);
+    return;
   }
-  unfed_.append(bytes);
+  unfed_ = bytes;
 }
 
 std::optional<Reply> Decoder::next() {
@@ -194,12 +204,12 @@ Reply* Decoder::next_in_slot() {
       throw Error(errc::protocol_error, "invalid RESP from server: " + why);
     }
     if (raw != nullptr) return &slot_;
-    if (unfed_pos_ == unfed_.size()) return nullptr;
-    const std::size_t n = std::min(kSlice, unfed_.size() - unfed_pos_);
-    if (redisReaderFeed(reader_, unfed_.data() + unfed_pos_, n) != REDIS_OK) {
+    if (unfed_.empty()) return nullptr;
+    const std::size_t n = std::min(kSlice, unfed_.size());
+    if (redisReaderFeed(reader_, unfed_.data(), n) != REDIS_OK) {
       throw Error(errc::protocol_error, "RESP reader refused input");
     }
-    unfed_pos_ += n;
+    unfed_.remove_prefix(n);
   }
 }
 
@@ -208,8 +218,8 @@ void Decoder::reset() {
   reader_ = redisReaderCreateWithFunctions(&kReplyFunctions);
   if (reader_ == nullptr) throw std::bad_alloc();
   reader_->privdata = &slot_;
-  unfed_.clear();
-  unfed_pos_ = 0;
+  unfed_ = {};
+  own_.clear();
 }
 
 }  // namespace resp

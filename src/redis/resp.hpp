@@ -27,6 +27,10 @@ class Decoder {
 
   /// Adds received bytes (copied).
   void feed(std::string_view bytes);
+  /// Adds received bytes without copying them when nothing fed before is still waiting: they
+  /// must then stay valid until next_in_slot() or next() has returned "no more" (a reader's
+  /// buffer between two reads).
+  void feed_view(std::string_view bytes);
   /// The next complete reply, or nullopt when more bytes are needed. Throws
   /// `Error(protocol_error)` when the stream is not valid RESP.
   std::optional<Reply> next();
@@ -45,8 +49,10 @@ class Decoder {
   // outlives it.
   Reply slot_;
   redisReader* reader_ = nullptr;
-  std::string unfed_;
-  std::size_t unfed_pos_ = 0;
+  // The bytes not yet handed to hiredis: a view of the caller's buffer (feed_view) or of
+  // own_ (feed, or a feed_view while bytes were still waiting).
+  std::string_view unfed_;
+  std::string own_;
 };
 
 }  // namespace hydra::redis::resp

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <memory>
 #include <random>
 
 #include "hydra/error.hpp"
@@ -267,6 +268,56 @@ TEST(Resp, RepliesReadInTheSlotInPlaceCarryNothingOver) {
   EXPECT_EQ(r->str, "abc");
   EXPECT_TRUE(r->elements.empty());
   EXPECT_EQ(r->integer, 0);
+}
+
+TEST(Resp, BytesFedAsViewsOfAReusedBufferDecodeWhole) {
+  // As a connection's reader feeds them: views of one buffer that each read overwrites once
+  // every reply has been taken out. Replies split across reads and many in one read come out
+  // whole.
+  std::string stream;
+  for (int i = 0; i < 40; ++i) {
+    stream += "*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$" + std::to_string(100 + i) + "\r\n" +
+              std::string(static_cast<std::size_t>(100 + i), static_cast<char>('a' + i % 26)) +
+              "\r\n:" + std::to_string(i) + "\r\n";
+  }
+  Decoder whole;
+  whole.feed(stream);
+  std::vector<std::string> expected;
+  while (auto r = whole.next())
+    expected.push_back(spell(*r));
+  ASSERT_EQ(expected.size(), 80u);
+  for (std::size_t read_size : {1u, 7u, 64u, 333u, 5000u, 100000u}) {
+    Decoder d;
+    std::string buffer(read_size, '\0');
+    std::vector<std::string> seen;
+    for (std::size_t at = 0; at < stream.size(); at += read_size) {
+      const std::size_t n = std::min(read_size, stream.size() - at);
+      buffer.assign(stream, at, n);  // the "read" overwrites the buffer
+      d.feed_view({buffer.data(), n});
+      while (Reply* r = d.next_in_slot())
+        seen.push_back(spell(*r));
+      buffer.assign(buffer.size(), '#');  // stale bytes must never be read again
+    }
+    EXPECT_EQ(seen, expected) << read_size;
+  }
+  // A view fed while bytes of the one before still wait is copied with them: both buffers may
+  // go as soon as the call returns.
+  Decoder d;
+  std::vector<std::string> seen;
+  auto first = std::make_unique<std::string>(stream.substr(0, 4000));
+  d.feed_view(*first);
+  Reply* r = d.next_in_slot();
+  ASSERT_NE(r, nullptr);
+  seen.push_back(spell(*r));
+  auto second = std::make_unique<std::string>(stream.substr(4000));
+  d.feed_view(*second);
+  first->assign(first->size(), '#');
+  second->assign(second->size(), '#');
+  first.reset();
+  second.reset();
+  while ((r = d.next_in_slot()))
+    seen.push_back(spell(*r));
+  EXPECT_EQ(seen, expected);
 }
 
 TEST(Resp, GarbageInsideAnArrayIsAnErrorAndResetStartsOver) {
