@@ -54,14 +54,21 @@ class PendingRequests {
   struct Entry {
     Clock::time_point deadline;
     std::chrono::milliseconds timeout;
-    Handler handler;
+    // Optional so that a reused entry's handler is replaced by emplace: Boost 1.81's move
+    // assignment of an any_completion_handler wraps the source instead of taking it over.
+    std::optional<Handler> handler;
   };
   // Looked up by string_view (a received reply's rmid) without building a string.
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  using Map = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+  Map entries_;
+  // Entries taken out by take(), kept with their node and key buffer for the next add(): a
+  // busy requester then allocates nothing per request here.
+  std::vector<Map::node_type> spare_;
+  static constexpr std::size_t kSpareMax = 64;
 };
 
 }  // namespace hydra::registry

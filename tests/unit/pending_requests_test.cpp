@@ -6,6 +6,8 @@
 
 #include <boost/json/parse.hpp>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "hydra/error.hpp"
 
@@ -55,6 +57,41 @@ TEST(PendingRequests, AReplyTakesItsRequestOnce) {
   EXPECT_FALSE(p.take("m1")) << "a second reply to the same request is no reply any more";
   EXPECT_EQ(p.size(), 0u);
   EXPECT_EQ(p.next_deadline(), Clock::time_point::max());
+}
+
+TEST(PendingRequests, EntriesTakenOutAndAddedAgainKeepNothingOfTheOldOnes) {
+  // Taken entries are reused for later requests: each new one must have its own mid, deadline
+  // and handler, whatever the lengths of the mids before it.
+  PendingRequests p;
+  const auto t0 = Clock::now();
+  std::vector<Completed> done(300);
+  auto mid_of = [](int i) {
+    return (i % 3 == 0 ? std::string("m") : std::string(36, 'a' + static_cast<char>(i % 26))) +
+           std::to_string(i);
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int i = round * 100; i < round * 100 + 100; ++i)
+      p.add(mid_of(i), t0 + std::chrono::milliseconds(1000 + i), 5ms, done[i].handler());
+    EXPECT_EQ(p.size(), 100u);
+    EXPECT_EQ(p.next_deadline(), t0 + std::chrono::milliseconds(1000 + round * 100));
+    for (int i = round * 100; i < round * 100 + 100; ++i) {
+      if (round > 0) EXPECT_FALSE(p.contains(mid_of(i - 100)));
+      auto h = p.take(mid_of(i));
+      ASSERT_TRUE(h) << mid_of(i);
+      std::move (*h)(nullptr, reply_to(mid_of(i), i));
+    }
+    EXPECT_EQ(p.size(), 0u);
+  }
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(done[i].calls, 1) << i;
+    EXPECT_EQ(done[i].reply.body().at("n"), i);
+  }
+  // A reused entry that expires hands back its own mid and timeout.
+  p.add("late", t0, 42ms, done[0].handler());
+  auto due = p.expire(t0 + 1ms);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].mid, "late");
+  EXPECT_EQ(due[0].timeout, 42ms);
 }
 
 TEST(PendingRequests, ExpireHandsBackOnlyRequestsPastTheirDeadline) {
