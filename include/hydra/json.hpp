@@ -35,6 +35,15 @@ using MemberSink = void (*)(void* context, std::string_view key, boost::json::va
 /// sink runs inside the thread's parser, so it must not parse JSON itself.
 bool try_parse_members(std::string_view text, MemberSink sink, void* context);
 
+/// Receives a top-level member of try_parse_members whose value is a string, as its text (valid
+/// during the call).
+using StringMemberSink = void (*)(void* context, std::string_view key, std::string_view text);
+
+/// The same, with the top-level members whose values are strings handed to `string_sink` as
+/// their text instead (no value is built for them); the others go to `sink`.
+bool try_parse_members(std::string_view text, MemberSink sink, StringMemberSink string_sink,
+                       void* context);
+
 /// `new Date(tp).toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fractional digits).
 std::string iso_timestamp(std::chrono::system_clock::time_point tp);
 

@@ -305,11 +305,21 @@ class Builder {
     return true;
   }
   bool on_string(boost::json::string_view s, std::size_t, boost::json::error_code&) {
-    if (text_.empty()) return add(boost::json::value(std::string_view(s.data(), s.size())));
-    text_.append(s.data(), s.size());
-    bool ok = add(boost::json::value(std::string_view(text_)));
+    std::string_view text(s.data(), s.size());
+    if (!text_.empty()) {
+      text_.append(s.data(), s.size());
+      text = text_;
+    }
+    if (string_sink_ && at_sink_level()) {
+      // A top-level string goes to its sink as text: no value made here to be moved there.
+      string_sink_(sink_context_, key_of(key_), text);
+      keys_.resize(frames_.front().keys_mark);
+      key_ = {};
+    } else {
+      add(boost::json::value(text));
+    }
     text_.clear();
-    return ok;
+    return true;
   }
   bool on_key_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
     text_.append(s.data(), s.size());
@@ -354,7 +364,8 @@ class Builder {
   bool top_object() const { return top_object_; }
 
   // Back to the empty state (after an error the stacks may hold a partial document).
-  void clear(MemberSink sink = nullptr, void* context = nullptr) {
+  void clear(MemberSink sink = nullptr, StringMemberSink string_sink = nullptr,
+             void* context = nullptr) {
     items_.clear();
     frames_.clear();
     text_.clear();
@@ -362,6 +373,7 @@ class Builder {
     key_ = {};
     result_ = nullptr;
     sink_ = sink;
+    string_sink_ = string_sink;
     sink_context_ = context;
     top_object_ = false;
   }
@@ -427,6 +439,7 @@ class Builder {
   Key key_;  // the key of the value being read
   boost::json::value result_;
   MemberSink sink_ = nullptr;
+  StringMemberSink string_sink_ = nullptr;
   void* sink_context_ = nullptr;
   bool top_object_ = false;
 };
@@ -530,9 +543,9 @@ boost::json::basic_parser<Builder>& thread_parser() {
 
 // Runs `parser` over `text` with the builder set up for `sink`; false on any error.
 bool run_parser(boost::json::basic_parser<Builder>& parser, std::string_view text, MemberSink sink,
-                void* context) {
+                StringMemberSink string_sink, void* context) {
   parser.reset();
-  parser.handler().clear(sink, context);
+  parser.handler().clear(sink, string_sink, context);
   boost::json::error_code ec;
   try {
     const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
@@ -545,13 +558,18 @@ bool run_parser(boost::json::basic_parser<Builder>& parser, std::string_view tex
 
 std::optional<boost::json::value> try_parse(std::string_view text) {
   auto& parser = thread_parser();
-  if (!run_parser(parser, text, nullptr, nullptr)) return std::nullopt;
+  if (!run_parser(parser, text, nullptr, nullptr, nullptr)) return std::nullopt;
   return parser.handler().take();
 }
 
 bool try_parse_members(std::string_view text, MemberSink sink, void* context) {
+  return try_parse_members(text, sink, nullptr, context);
+}
+
+bool try_parse_members(std::string_view text, MemberSink sink, StringMemberSink string_sink,
+                       void* context) {
   auto& parser = thread_parser();
-  const bool ok = run_parser(parser, text, sink, context);
+  const bool ok = run_parser(parser, text, sink, string_sink, context);
   const bool object = parser.handler().top_object();
   parser.handler().clear();
   return ok && object;

@@ -255,22 +255,29 @@ std::optional<Message> Message::parse(std::string_view text) {
     Message message;
     std::array<Source, kFieldCount> source{};
     std::unique_ptr<Slots> other;  // allocated when a field comes under both of its keys
+
+    // Where the value of the member named `key` goes (null for a key Node drops).
+    std::optional<boost::json::value>* place(std::string_view key) {
+      auto slot = slot_of(key);
+      if (!slot) return nullptr;
+      const Source kind = slot->is_short ? by_short : by_long;
+      auto& from = source[slot->index];
+      if (from == none || from == kind) {
+        from = kind;
+        return &message.slots()[slot->index];
+      }
+      if (!other) other = std::make_unique<Slots>();
+      return &(*other)[slot->index];
+    }
   } found;
   auto sink = [](void* context, std::string_view key, boost::json::value&& value) {
-    auto& f = *static_cast<Found*>(context);
-    auto slot = slot_of(key);
-    if (!slot) return;
-    const Source kind = slot->is_short ? by_short : by_long;
-    auto& source = f.source[slot->index];
-    if (source == none || source == kind) {
-      f.message.slots()[slot->index] = std::move(value);
-      source = kind;
-    } else {
-      if (!f.other) f.other = std::make_unique<Slots>();
-      (*f.other)[slot->index] = std::move(value);
-    }
+    if (auto* place = static_cast<Found*>(context)->place(key)) *place = std::move(value);
   };
-  if (!json::try_parse_members(text, sink, &found)) return std::nullopt;
+  // Strings (most fields) are made in their place from the text.
+  auto string_sink = [](void* context, std::string_view key, std::string_view text) {
+    if (auto* place = static_cast<Found*>(context)->place(key)) place->emplace(text);
+  };
+  if (!json::try_parse_members(text, sink, string_sink, &found)) return std::nullopt;
   Message& m = found.message;
   auto& fields = m.slots();
   for (std::size_t i = 0; i < kFieldCount; ++i) {

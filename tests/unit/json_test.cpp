@@ -310,6 +310,32 @@ TEST(JsonParse, MembersOfTheTopLevelObject) {
   EXPECT_EQ(members_of(R"({"q":[]})"), (std::vector<std::string>{"q=[]"}));
 }
 
+TEST(JsonParse, TopLevelStringsGoToTheirOwnSinkAsText) {
+  // Only strings directly in the top-level object: as their unescaped text, in document order
+  // with the other members; nested strings stay inside their values.
+  std::vector<std::string> out;
+  auto sink = [](void* context, std::string_view key, bj::value&& value) {
+    static_cast<std::vector<std::string>*>(context)->push_back(std::string(key) + "=" +
+                                                               stringify(value));
+  };
+  auto string_sink = [](void* context, std::string_view key, std::string_view text) {
+    static_cast<std::vector<std::string>*>(context)->push_back(std::string(key) + ":" +
+                                                               std::string(text));
+  };
+  const std::string long_text(5000, 'x');
+  EXPECT_TRUE(hydra::json::try_parse_members(
+      R"({"a":"plain","b":{"c":"nested"},"d":"tab\there \u00e9 \"q\"","e":1,"a":"again","f":")" +
+          long_text + R"(","g":["in","array"],"":""})",
+      sink, string_sink, &out));
+  EXPECT_EQ(out, (std::vector<std::string>{"a:plain", R"(b={"c":"nested"})",
+                                           "d:tab\there \xC3\xA9 \"q\"", "e=1", "a:again",
+                                           "f:" + long_text, R"(g=["in","array"])", ":"}));
+  // Without a string sink every member goes to the value sink, strings included.
+  EXPECT_EQ(members_of(R"({"a":"s","b":2})"), (std::vector<std::string>{R"(a="s")", "b=2"}));
+  out.clear();
+  EXPECT_FALSE(hydra::json::try_parse_members(R"(["a"])", sink, string_sink, &out));
+}
+
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
