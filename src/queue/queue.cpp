@@ -169,14 +169,19 @@ struct Queue::Impl {
   };
   // Built once per service rather than on every call (a consumer works on one or a few
   // queues). Use them before the next co_await: the cache may be cleared meanwhile.
-  std::unordered_map<std::string, Keys> key_cache;
+  // Looked up by a view of the service (a route's part) without building a string.
+  struct ServiceHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Keys, ServiceHash, std::equal_to<>> key_cache;
   static constexpr std::size_t kKeyCacheMax = 64;
 
-  const Keys& keys(const std::string& service) {
+  const Keys& keys(std::string_view service) {
     auto it = key_cache.find(service);
     if (it != key_cache.end()) return it->second;
     if (key_cache.size() >= kKeyCacheMax) key_cache.clear();
-    return key_cache.try_emplace(service, service).first->second;
+    return key_cache.try_emplace(std::string(service), service).first->second;
   }
 
   std::string service_or_own(std::string service) const {
@@ -274,8 +279,9 @@ struct Queue::Impl {
     if (!umf.validate())
       return ready(
           Result::failure(400, "UMF message requires \"to\", \"from\" and \"body\" fields"));
-    auto route = umf::parse_route(umf.to());
-    if (!route.error.empty()) return ready(Result::failure(400, route.error));
+    // The route is split in place: only the payload is made for the LPUSH.
+    const auto route = umf::parse_route_view(umf.text_view(umf::Field::to));
+    if (!route.error.empty()) return ready(Result::failure(400, std::string(route.error)));
     return lpush(hydra.redis(),
                  redis::Request("LPUSH", keys(route.service_name).received, umf.to_short_json()),
                  umf.mid());
