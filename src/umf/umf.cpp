@@ -139,13 +139,13 @@ Value* pick(Value* by_long, Value* by_short) {
   if (by_short && truthy(*by_short)) return by_short;
   return nullptr;
 }
-}  // namespace
 
-// `Object` is `const boost::json::object` (values copied) or `boost::json::object` (moved).
+// The value each field takes from an input object, as Node's createMessage picks it (long key
+// first, truthy values only): null where it takes none. One pass over the input finds each
+// field's long and short key (a JSON object has each key once), instead of looking every name
+// up separately. `Object` may be const (the values are then const).
 template <class Object>
-Message Message::create_from(Object& in) {
-  // One pass over the input finds each field's long and short key (a JSON object has each key
-  // once), instead of looking every name up separately.
+auto picked_fields(Object& in) {
   using Value =
       std::conditional_t<std::is_const_v<Object>, const boost::json::value, boost::json::value>;
   std::array<Value*, kFieldCount> by_long{};
@@ -155,9 +155,20 @@ Message Message::create_from(Object& in) {
       (slot->is_short ? by_short : by_long)[slot->index] = &kv.value();
     }
   }
+  std::array<Value*, kFieldCount> picked{};
+  for (std::size_t i = 0; i < kFieldCount; ++i)
+    picked[i] = pick(by_long[i], by_short[i]);
+  return picked;
+}
+}  // namespace
+
+// `Object` is `const boost::json::object` (values copied) or `boost::json::object` (moved).
+template <class Object>
+Message Message::create_from(Object& in) {
+  const auto picked = picked_fields(in);
   Message m;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    Value* v = pick(by_long[i], by_short[i]);
+    auto* v = picked[i];
     if (!v) continue;
     if constexpr (std::is_const_v<Object>) {
       m.slots()[i] = *v;
@@ -583,18 +594,12 @@ Message make_reply(const Message& original, Message response) {
 }
 
 ReplyJson reply_json(const Message& original, const boost::json::object& response) {
-  // The response's fields picked as create() picks them (long key first, truthy values only),
-  // with a fresh mid, the current time and the version when it has none.
-  std::array<const boost::json::value*, kFieldCount> by_long{};
-  std::array<const boost::json::value*, kFieldCount> by_short{};
-  for (const auto& kv : response) {
-    if (auto slot = slot_of(std::string_view(kv.key().data(), kv.key().size()))) {
-      (slot->is_short ? by_short : by_long)[slot->index] = &kv.value();
-    }
-  }
+  // The response's fields picked as create() picks them, with a fresh mid, the current time and
+  // the version when it has none.
+  const auto values = picked_fields(response);
   FieldRefs picked;
   for (std::size_t i = 0; i < kFieldCount; ++i)
-    picked[i].value = pick(by_long[i], by_short[i]);
+    picked[i].value = values[i];
   std::array<char, 36> id;
   auto fill = [&](Field f, std::string_view text) {
     auto& ref = picked[idx(f)];
