@@ -346,7 +346,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // `r` is the decoder's slot: the reply is moved from it to where it is kept.
   // A message is read in the decoder's slot, whose strings keep their capacity for the next
   // one (no allocation per message); a string that held a large message gives it back.
   static void release_large(Reply& r) {
@@ -355,6 +354,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // `r` is the decoder's slot: the reply is moved from it to where it is kept.
   void dispatch_reply(Reply& r) {
     if (mode == Mode::subscriber && r.is_array() && r.elements.size() >= 3 &&
         r.elements[0].type == Reply::Type::string) {

@@ -174,13 +174,16 @@ Decoder::~Decoder() {
 }
 
 void Decoder::feed(std::string_view bytes) {
-  // What still waits (perhaps a view of the caller's buffer, perhaps of own_) goes first.
-  std::string joined;
-  joined.reserve(unfed_.size() + bytes.size());
-  joined.append(unfed_);
-  joined.append(bytes);
-  own_ = std::move(joined);
+  // What still waits goes first: the rest of own_ (what was fed from it is dropped), or a view
+  // of the caller's buffer, copied.
+  if (owned_) {
+    own_.erase(0, own_.size() - unfed_.size());
+  } else {
+    own_.assign(unfed_);
+  }
+  own_.append(bytes);
   unfed_ = own_;
+  owned_ = true;
 }
 
 void Decoder::feed_view(std::string_view bytes) {
@@ -189,6 +192,7 @@ void Decoder::feed_view(std::string_view bytes) {
     return;
   }
   unfed_ = bytes;
+  owned_ = false;
 }
 
 std::optional<Reply> Decoder::next() {
@@ -220,6 +224,7 @@ void Decoder::reset() {
   reader_->privdata = &slot_;
   unfed_ = {};
   own_.clear();
+  owned_ = false;
 }
 
 }  // namespace resp

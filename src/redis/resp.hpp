@@ -53,6 +53,7 @@ class Decoder {
   // own_ (feed, or a feed_view while bytes were still waiting).
   std::string_view unfed_;
   std::string own_;
+  bool owned_ = false;  // unfed_ is the end of own_
 };
 
 }  // namespace hydra::redis::resp
