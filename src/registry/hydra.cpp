@@ -448,10 +448,6 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     return Result::failure(503, reason);
   }
 
-  // A send of a checked message (Hydra::async_send). When the presence cache knows the
-  // destination (every reply, and most sends to a service) it is one PUBLISH whose reply
-  // completes the send directly: no coroutine frame between the caller and the connection.
-  // Everything else (cache misses, a pick that nobody received) goes through send_checked.
   // Completes a send: a public handler (type-erased, with the caller's executor) as an
   // asynchronous operation must be; a request's own handler (code of this class, running here)
   // is called directly.
@@ -464,6 +460,10 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // A send of a checked message (Hydra::async_send). When the presence cache knows the
+  // destination (every reply, and most sends to a service) it is one PUBLISH whose reply
+  // completes the send directly: no coroutine frame between the caller and the connection.
+  // Everything else (cache misses, a pick that nobody received) goes through send_checked.
   template <class Handler>
   void start_send(Outgoing out, Handler handler) {
     if (out.refused) {
