@@ -400,7 +400,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (!m.validate()) return refused_as_invalid();
     return route_outgoing(
         m.text_view(umf::Field::to), [&] { return m.to_short_json(); },
-        m.text_view(umf::Field::mid));
+        std::string(m.text_view(umf::Field::mid)));
   }
 
   // A reply checked as check_outgoing(make_reply(original, response)) checks it, written
@@ -409,7 +409,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     auto reply = umf::reply_json(original, response);
     if (!reply.valid) return refused_as_invalid();
     return route_outgoing(
-        reply.to, [&] { return std::move(reply.json); }, reply.mid);
+        reply.to, [&] { return std::move(reply.json); }, std::move(reply.mid));
   }
 
   static Outgoing refused_as_invalid() {
@@ -420,7 +420,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
 
   // The rest of the checks of a valid message to `to` whose short form `payload()` gives.
   template <class Payload>
-  Outgoing route_outgoing(std::string_view to, Payload&& payload, std::string_view mid) {
+  Outgoing route_outgoing(std::string_view to, Payload&& payload, std::string mid) {
     Outgoing out;
     // The route is split in place (views of `to`), and only the service and instance copied.
     const auto route = umf::parse_route_view(to);
@@ -438,7 +438,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
                                              std::to_string(opts.max_message_bytes) + " bytes");
       return out;
     }
-    out.mid.assign(mid);
+    out.mid = std::move(mid);
     return out;
   }
 
