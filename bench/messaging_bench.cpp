@@ -109,9 +109,11 @@ json::object to_json(const CpuShare& c) {
 // The C++ echo service (child process mode)
 // ---------------------------------------------------------------------------------------------
 
-json::object echo_response(const hydra::umf::Message& m) {
+// The response to `m`: `{body: {echoed: <m's body>}}`. The body is moved out of `m`, which
+// the reply no longer needs it for (a reply takes its body from the response).
+json::object echo_response(hydra::umf::Message& m) {
   json::object echoed;
-  echoed["echoed"] = m.body();
+  echoed["echoed"] = std::move(m.mutable_body());
   json::object response;
   response["body"] = std::move(echoed);
   return response;
@@ -126,8 +128,9 @@ bool wants_echo(const hydra::umf::Message& m) {
 
 // The reply is sent with a plain callback (Hydra::async_send_reply_message): the echo needs
 // no coroutine per message.
-void send_echo(hydra::Hydra& h, const hydra::umf::Message& m) {
-  h.async_send_reply_message(m, echo_response(m), [](hydra::Result r) {
+void send_echo(hydra::Hydra& h, hydra::umf::Message& m) {
+  auto response = echo_response(m);
+  h.async_send_reply_message(m, std::move(response), [](hydra::Result r) {
     if (!r.ok()) std::cerr << "echo: reply failed: " << r.reason << std::endl;
   });
 }

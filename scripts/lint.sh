@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/setup.sh "$BUILD_DIR"
-git ls-files 'src/*.cpp' 'apps/*.cpp' | xargs -r -P"$(nproc)" -n4 clang-tidy -p "$BUILD_DIR" --quiet
+# (boost_json_src.cpp only compiles Boost.JSON's own sources into the library.)
+git ls-files 'src/*.cpp' 'apps/*.cpp' | grep -v '^src/json/boost_json_src.cpp$' | xargs -r -P"$(nproc)" -n4 clang-tidy -p "$BUILD_DIR" --quiet

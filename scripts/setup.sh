@@ -7,7 +7,7 @@ BUILD_DIR=${1:-build}
 
 APT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config clang-format clang-tidy openssl
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libhiredis-dev libssl-dev libcli11-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools redis-sentinel zlib1g-dev libjemalloc-dev chromium
 )
