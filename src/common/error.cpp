@@ -33,6 +33,10 @@ class Category final : public std::error_category {
         return "invalid JSON";
       case errc::tls_error:
         return "TLS error";
+      case errc::unavailable:
+        return "no instance available";
+      case errc::invalid_message:
+        return "invalid message";
     }
     return "unknown hydra error";
   }
