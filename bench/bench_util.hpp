@@ -144,6 +144,17 @@ inline std::string cpu_model() {
   return "unknown";
 }
 
+// How the benchmark's code was compiled: "default", or "pgo-use" for a profile-guided build
+// (scripts/pgo-build.sh), "pgo-generate" for its instrumented first step.
+inline std::string build_kind() {
+#ifdef HYDRA_PGO_BUILD
+  const std::string pgo = HYDRA_PGO_BUILD;
+#else
+  const std::string pgo;
+#endif
+  return pgo.empty() ? "default" : "pgo-" + pgo;
+}
+
 inline std::string info_field(const hydra::test::RedisServer& server, const std::string& name) {
   std::istringstream info(server.cli({"INFO", "server"}));
   std::string line;

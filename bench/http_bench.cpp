@@ -718,9 +718,10 @@ int run() {
   const double own_start = own_cpu_seconds();
   std::printf(
       "hydra-cpp HTTP (makeAPIRequest) benchmark\n  machine: %u cores, %s; redis-server %s; node "
-      "%s; %s\n  load average at start: %s\n",
+      "%s; %s; build: %s\n  load average at start: %s\n",
       cores, cpu.c_str(), redis_version.c_str(), node_version.c_str(),
-      have_wrk ? wrk_version.c_str() : "wrk not installed", load.c_str());
+      have_wrk ? wrk_version.c_str() : "wrk not installed", hydra::bench::build_kind().c_str(),
+      load.c_str());
   std::fflush(stdout);
 
   // The two services: the C++ one in a process of its own, hydra-express.

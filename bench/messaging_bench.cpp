@@ -1083,8 +1083,11 @@ int run(const Options& opt) {
   pid_t redis_pid = static_cast<pid_t>(std::stol(info_field(server, "process_id")));
   unsigned cores = std::thread::hardware_concurrency();
   std::string cpu = cpu_model();
-  std::printf("hydra-cpp messaging and queue benchmark\n  machine: %u cores, %s; redis-server %s\n",
-              cores, cpu.c_str(), redis_version.c_str());
+  const std::string build = hydra::bench::build_kind();
+  std::printf(
+      "hydra-cpp messaging and queue benchmark\n  machine: %u cores, %s; redis-server %s; "
+      "build: %s\n",
+      cores, cpu.c_str(), redis_version.c_str(), build.c_str());
   std::fflush(stdout);
 
   RoundTripStats cpp1, cpp_many, node1, node_many, node_cpp1, node_cpp_many, cpp_node_many, bare1,
@@ -1296,6 +1299,7 @@ int run(const Options& opt) {
 
   json::object result{
       {"machine", {{"cores", cores}, {"cpu", cpu}, {"redis_version", redis_version}}},
+      {"build", build},
       {"messaging",
        {{"request_bytes", msg_size},
         {"cpp_1", to_json(cpp1)},

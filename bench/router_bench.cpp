@@ -623,9 +623,9 @@ int run(const Options& options) {
   const unsigned cores = std::thread::hardware_concurrency();
   std::printf(
       "hydra-router benchmark: GET %s of examples/hello-service, direct and through hydra-router\n"
-      "  machine: %u cores, %s; redis-server %s; %s\n  load average at start: %s\n",
+      "  machine: %u cores, %s; redis-server %s; %s; build: %s\n  load average at start: %s\n",
       kPath, cores, cpu_model().c_str(), redis_version.c_str(), wrk_version.c_str(),
-      load_start.c_str());
+      hydra::bench::build_kind().c_str(), load_start.c_str());
   std::fflush(stdout);
 
   // The service, then one router per thread count (each loads the route table when it starts).

@@ -2,11 +2,17 @@
 # Runs every benchmark (<build>/bench/*_bench: discovery latency and idle RSS, messaging and
 # queues, HTTP, hydra-router), hydra-cpp beside Node Hydra 1.9.3, after set-up has installed and
 # built everything.
-# Usage: [BUILD_DIR=dir] scripts/bench.sh
+# Usage: [BUILD_DIR=dir] [PGO=1] scripts/bench.sh
+# PGO=1 measures a profile-guided build (scripts/pgo-build.sh; BUILD_DIR defaults to build-pgo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR=${BUILD_DIR:-build}
-scripts/setup.sh "$BUILD_DIR"
+if [ "${PGO:-0}" = "1" ]; then
+  BUILD_DIR=${BUILD_DIR:-build-pgo}
+  scripts/pgo-build.sh "$BUILD_DIR"
+else
+  BUILD_DIR=${BUILD_DIR:-build}
+  scripts/setup.sh "$BUILD_DIR"
+fi
 # The HTTP and router benchmarks use wrk as a load generator (Debian package; benchmarks only).
 if ! command -v wrk >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages, the Node interop packages) and builds hydra-cpp.
-# Idempotent and quiet when everything is already there. Usage: scripts/setup.sh [build-dir]
+# Idempotent and quiet when everything is already there.
+# Usage: scripts/setup.sh [build-dir]   (scripts/setup.sh --no-build: only the installs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
+NO_BUILD=0
+if [ "$BUILD_DIR" = "--no-build" ]; then NO_BUILD=1; fi
 
 APT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config clang-format clang-tidy openssl
@@ -37,6 +40,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" > "$stamp"
 fi
+
+if [ "$NO_BUILD" -eq 1 ]; then exit 0; fi
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
