@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
 #include "support/async.hpp"
@@ -160,15 +161,6 @@ long vm_rss_bytes(pid_t pid) {
   throw std::runtime_error("no VmRSS for pid " + std::to_string(pid));
 }
 
-std::string cpu_model() {
-  std::ifstream info("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(info, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
 std::string fmt(double v, int decimals = 3) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -228,9 +220,10 @@ int run() {
     if (!redis_version.empty() && redis_version.back() == '\r') redis_version.pop_back();
   }
   unsigned cores = std::thread::hardware_concurrency();
-  std::string cpu = cpu_model();
-  std::printf("hydra-cpp discovery benchmark\n  machine: %u cores, %s; redis-server %s\n\n", cores,
-              cpu.c_str(), redis_version.c_str());
+  std::string cpu = hydra::bench::cpu_model();
+  std::printf(
+      "hydra-cpp discovery benchmark\n  machine: %u cores, %s; redis-server %s; build: %s\n\n",
+      cores, cpu.c_str(), redis_version.c_str(), hydra::bench::build_kind().c_str());
 
   // Idle RSS first, against an empty database, so neither side has seen a large keyspace.
   long cpp_rss = cpp_idle_rss(server);
