@@ -109,8 +109,8 @@ json::object to_json(const CpuShare& c) {
 // The C++ echo service (child process mode)
 // ---------------------------------------------------------------------------------------------
 
-// The response to `m`: `{body: {echoed: <m's body>}}`. The body is moved out of `m`, which
-// the reply no longer needs it for (a reply takes its body from the response).
+// The response to `m`: `{body: {echoed: <m's body>}}`. The body is moved out of `m`: the reply
+// takes its body from the response, so `m` is not asked for it again.
 json::object echo_response(hydra::umf::Message& m) {
   json::object echoed;
   echoed["echoed"] = std::move(m.mutable_body());
