@@ -1,4 +1,5 @@
 // JSON serialisation byte-identical to JavaScript's JSON.stringify, and Date#toISOString.
+#include <array>
 #include <boost/json/basic_parser_impl.hpp>
 #include <charconv>
 #include <cmath>
@@ -25,18 +26,22 @@ constexpr bool needs_escape(unsigned char c) {
   return c < 0x20 || c == '"' || c == '\\';
 }
 
-// The first byte at or after `p` that needs escaping, or `end`.
-const char* next_escape(const char* p, const char* end) {
+// The first byte at or after `p` that needs escaping, or `end`; with `NonAscii`, also the first
+// byte of 0x80 or above (what the parser's fast path leaves to Boost's UTF-8 checks).
+template <bool NonAscii = false>
+const char* next_marked(const char* p, const char* end) {
 #if defined(__SSE2__)
   // 16 bytes at a time: `"`, `\` and bytes up to 0x1f (unsigned) marked, the first one found.
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i control_max = _mm_set1_epi8(0x1f);
   auto marks = [&](__m128i x) {
-    const __m128i marked =
+    __m128i marked =
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
                      _mm_cmpeq_epi8(_mm_min_epu8(x, control_max), x));
-    return _mm_movemask_epi8(marked);
+    int mask = _mm_movemask_epi8(marked);
+    if constexpr (NonAscii) mask |= _mm_movemask_epi8(x);  // the high bit of each byte
+    return mask;
   };
   while (end - p >= 16) {
     if (const int mask = marks(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))
@@ -53,10 +58,15 @@ const char* next_escape(const char* p, const char* end) {
   }
   return end;
 #else
-  while (p < end && !needs_escape(static_cast<unsigned char>(*p)))
+  while (p < end && !needs_escape(static_cast<unsigned char>(*p)) &&
+         !(NonAscii && static_cast<unsigned char>(*p) >= 0x80))
     ++p;
   return p;
 #endif
+}
+
+const char* next_escape(const char* p, const char* end) {
+  return next_marked<false>(p, end);
 }
 
 char* write_escape(char* p, unsigned char c) {
@@ -566,8 +576,143 @@ bool try_parse_members(std::string_view text, MemberSink sink, void* context) {
   return try_parse_members(text, sink, nullptr, context);
 }
 
+namespace {
+// The fast path of try_parse_members, for the shape nearly every message has: a top-level object
+// written without whitespace whose keys and string values are plain ASCII without escapes (what
+// JSON.stringify writes for UMF's routes, IDs and timestamps). Those are read here directly; each
+// other value (the body, headers, numbers) is located by matching its brackets and parsed alone
+// by Boost's parser, which checks it fully. Anything else is left to the general path before a
+// single member has been handed over.
+
+struct FlatMember {
+  std::string_view key;
+  std::string_view value;  // a string's content (without quotes), else the value's JSON text
+  bool is_string;
+};
+constexpr std::size_t kMaxFlatMembers = 32;
+
+enum class Flat { parsed, invalid, general };
+
+// The closing quote of a plain string whose content starts at `p`; nullptr when an escape, a
+// control character or a non-ASCII byte comes first, or the text ends.
+const char* plain_string_end(const char* p, const char* end) {
+  p = next_marked<true>(p, end);
+  return p < end && *p == '"' ? p : nullptr;
+}
+
+// Values nested deeper than this are left to the general path, which applies the nesting limit
+// to the whole document.
+constexpr std::size_t kMaxFlatDepth = 256;
+
+// The end of the object or array that starts at `p` (its closing bracket, plus one), counting
+// brackets outside strings; nullptr when the text ends first or the nesting is deeper than
+// kMaxFlatDepth. The brackets' kinds are not matched here: the value is parsed afterwards, and
+// in valid JSON the count finds its exact end.
+const char* nested_end(const char* p, const char* end) {
+  std::size_t depth = 0;
+  for (; p < end; ++p) {
+    switch (*p) {
+      case '"':
+        // Skip the string: an escaped character never ends it.
+        for (++p;; ++p) {
+          p = next_escape(p, end);
+          if (p == end) return nullptr;
+          if (*p == '"') break;
+          if (*p == '\\' && ++p == end) return nullptr;
+        }
+        break;
+      case '{':
+      case '[':
+        if (++depth > kMaxFlatDepth) return nullptr;
+        break;
+      case '}':
+      case ']':
+        if (--depth == 0) return p + 1;
+        break;
+      default:
+        break;
+    }
+  }
+  return nullptr;
+}
+
+// Finds the top-level members of `text` (phase one, nothing handed over yet); false when the
+// text is not of the fast path's shape.
+bool scan_flat_members(std::string_view text, std::array<FlatMember, kMaxFlatMembers>& members,
+                       std::size_t& count) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  count = 0;
+  if (p == end || *p++ != '{') return false;
+  if (p < end && *p == '}') return p + 1 == end;
+  for (;;) {
+    if (count == kMaxFlatMembers || p == end || *p++ != '"') return false;
+    const char* key_end = plain_string_end(p, end);
+    if (!key_end || key_end + 1 == end || key_end[1] != ':') return false;
+    FlatMember& m = members[count++];
+    m.key = std::string_view(p, static_cast<std::size_t>(key_end - p));
+    p = key_end + 2;
+    if (p == end) return false;
+    if (*p == '"') {
+      const char* value_end = plain_string_end(++p, end);
+      if (!value_end) return false;
+      m.value = std::string_view(p, static_cast<std::size_t>(value_end - p));
+      m.is_string = true;
+      p = value_end + 1;
+    } else {
+      const char* start = p;
+      if (*p == '{' || *p == '[') {
+        p = nested_end(p, end);
+        if (!p) return false;
+      } else {
+        // A number, true, false or null: up to the next separator (the parse checks it).
+        while (p < end && *p != ',' && *p != '}')
+          ++p;
+      }
+      m.value = std::string_view(start, static_cast<std::size_t>(p - start));
+      m.is_string = false;
+    }
+    if (p == end) return false;
+    if (*p == '}') return p + 1 == end;
+    if (*p++ != ',') return false;
+  }
+}
+
+Flat try_parse_flat_members(std::string_view text, MemberSink sink, StringMemberSink string_sink,
+                            void* context) {
+  std::array<FlatMember, kMaxFlatMembers> members;
+  std::size_t count = 0;
+  if (!scan_flat_members(text, members, count)) return Flat::general;
+  // Phase two: every member handed over in order. A value the parser rejects makes the whole
+  // text invalid JSON (its span is exact in any valid text).
+  auto& parser = thread_parser();
+  for (std::size_t i = 0; i < count; ++i) {
+    const FlatMember& m = members[i];
+    if (m.is_string) {
+      if (string_sink) {
+        string_sink(context, m.key, m.value);
+      } else {
+        sink(context, m.key, boost::json::value(m.value));
+      }
+      continue;
+    }
+    if (!run_parser(parser, m.value, nullptr, nullptr, nullptr)) {
+      parser.handler().clear();
+      return Flat::invalid;
+    }
+    sink(context, m.key, parser.handler().take());
+  }
+  parser.handler().clear();
+  return Flat::parsed;
+}
+}  // namespace
+
 bool try_parse_members(std::string_view text, MemberSink sink, StringMemberSink string_sink,
                        void* context) {
+  if (const Flat flat = try_parse_flat_members(text, sink, string_sink, context);
+      flat != Flat::general) {
+    return flat == Flat::parsed;
+  }
   auto& parser = thread_parser();
   const bool ok = run_parser(parser, text, sink, string_sink, context);
   const bool object = parser.handler().top_object();

@@ -336,6 +336,70 @@ TEST(JsonParse, TopLevelStringsGoToTheirOwnSinkAsText) {
   EXPECT_FALSE(hydra::json::try_parse_members(R"(["a"])", sink, string_sink, &out));
 }
 
+// try_parse_members reads the common shape (no whitespace, plain ASCII top-level strings) itself
+// and leaves everything else to Boost's parser; both must hand over the same members and agree
+// on validity. A space after the opening brace is valid JSON that always takes the general path.
+TEST(JsonParse, FastAndGeneralPathsAgree) {
+  std::vector<std::string> docs = {
+      R"({})",
+      R"({"to":"a:/","frm":"b:/","mid":"m-1","bdy":{"x":[1,2,{"y":"}]{["}],"s":"q\"}\\"}})",
+      R"({"a":{"b":1},"c":[1,[2,[3]]],"d":true,"e":false,"f":null,"g":-1.5e3,"h":""})",
+      R"({"n":1e400,"m":-0,"o":0.1,"p":12345678901234567890,"q":-9007199254740993})",
+      R"({"a":"x","a":{"b":1},"frm":"1","from":"2"})",
+      R"({"a":1 })",
+      R"({"a":1 ,"b":[2] })",
+      R"({"a":"tab\there","b":"\u00e9"})",
+      "{\"a\":\"\xC3\xA9\",\"\xC3\xA9\":1}",
+      R"({"a":[],"b":{},"c":[{}],"d":[[]]})",
+      R"({"a":"x"} )",
+      // Invalid: the fast path must not accept any of these.
+      R"({"a":{"b":}})",
+      R"({"a":tru})",
+      R"({"a":1,})",
+      R"({"a":1 2})",
+      R"({"a":[1,2})",
+      R"({"a":{"b":1]})",
+      R"({"a":[1,2]]})",
+      R"({"a":1}})",
+      R"({"a":"x"}x)",
+      R"({"a":01})",
+      R"({"a":.5})",
+      R"({"a":"unterminated)",
+      R"({"a":{"b":"\"}"})",
+      R"({"a":[1,{"b":"]"})",
+      R"({"a")",
+      R"({"a":)",
+      R"({"a":-})",
+      R"({"a":1"b":2})",
+      "{\"a\":\"\x01\"}",
+      "{\"a\":\"\xFF\"}",
+      "{\"a\":{\"b\":\"\xFF\"}}",
+  };
+  // More members than the fast path takes at once, and deep nesting on both sides of its limit.
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i)
+    many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  docs.push_back(many + "}");
+  for (int depth : {255, 256, 257, 300}) {
+    docs.push_back(R"({"d":)" + std::string(static_cast<std::size_t>(depth), '[') +
+                   std::string(static_cast<std::size_t>(depth), ']') + "}");
+  }
+  for (const auto& doc : docs) {
+    bool fast_ok = false;
+    bool general_ok = false;
+    const auto fast = members_of(doc, &fast_ok);
+    const auto general = members_of("{ " + doc.substr(1), &general_ok);
+    EXPECT_EQ(fast_ok, general_ok) << doc;
+    EXPECT_EQ(fast_ok, hydra::json::try_parse(doc).has_value()) << doc;
+    if (fast_ok && general_ok) {
+      EXPECT_EQ(fast, general) << doc;
+    }
+  }
+  // Values the fast path hands over, checked outright.
+  EXPECT_EQ(members_of(R"({"s":"x]}","o":{"k":"\"{"},"n":-2})"),
+            (std::vector<std::string>{R"(s="x]}")", R"(o={"k":"\"{"})", "n=-2"}));
+}
+
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
@@ -410,6 +474,8 @@ TEST(Appender, AppendsExactlyWhateverTheStringHeld) {
       }
     }
     ASSERT_EQ(out, expected) << "round " << round;
-    if (reserved && expected.size() <= reserved) EXPECT_EQ(out.capacity(), capacity);
+    if (reserved && expected.size() <= reserved) {
+      EXPECT_EQ(out.capacity(), capacity);
+    }
   }
 }
