@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -584,11 +585,19 @@ namespace {
 // by Boost's parser, which checks it fully. Anything else is left to the general path before a
 // single member has been handed over.
 
+// Plain pointers and sizes, so that an array of them is left uninitialised until filled (32
+// string_view pairs would be zeroed on every parse).
 struct FlatMember {
-  std::string_view key;
-  std::string_view value;  // a string's content (without quotes), else the value's JSON text
+  const char* key;
+  std::size_t key_size;
+  const char* value;  // a string's content (without quotes), else the value's JSON text
+  std::size_t value_size;
   bool is_string;
+
+  std::string_view key_text() const { return {key, key_size}; }
+  std::string_view value_text() const { return {value, value_size}; }
 };
+static_assert(std::is_trivially_default_constructible_v<FlatMember>);
 constexpr std::size_t kMaxFlatMembers = 32;
 
 enum class Flat { parsed, invalid, general };
@@ -650,13 +659,15 @@ bool scan_flat_members(std::string_view text, std::array<FlatMember, kMaxFlatMem
     const char* key_end = plain_string_end(p, end);
     if (!key_end || key_end + 1 == end || key_end[1] != ':') return false;
     FlatMember& m = members[count++];
-    m.key = std::string_view(p, static_cast<std::size_t>(key_end - p));
+    m.key = p;
+    m.key_size = static_cast<std::size_t>(key_end - p);
     p = key_end + 2;
     if (p == end) return false;
     if (*p == '"') {
       const char* value_end = plain_string_end(++p, end);
       if (!value_end) return false;
-      m.value = std::string_view(p, static_cast<std::size_t>(value_end - p));
+      m.value = p;
+      m.value_size = static_cast<std::size_t>(value_end - p);
       m.is_string = true;
       p = value_end + 1;
     } else {
@@ -669,7 +680,8 @@ bool scan_flat_members(std::string_view text, std::array<FlatMember, kMaxFlatMem
         while (p < end && *p != ',' && *p != '}')
           ++p;
       }
-      m.value = std::string_view(start, static_cast<std::size_t>(p - start));
+      m.value = start;
+      m.value_size = static_cast<std::size_t>(p - start);
       m.is_string = false;
     }
     if (p == end) return false;
@@ -690,17 +702,17 @@ Flat try_parse_flat_members(std::string_view text, MemberSink sink, StringMember
     const FlatMember& m = members[i];
     if (m.is_string) {
       if (string_sink) {
-        string_sink(context, m.key, m.value);
+        string_sink(context, m.key_text(), m.value_text());
       } else {
-        sink(context, m.key, boost::json::value(m.value));
+        sink(context, m.key_text(), boost::json::value(m.value_text()));
       }
       continue;
     }
-    if (!run_parser(parser, m.value, nullptr, nullptr, nullptr)) {
+    if (!run_parser(parser, m.value_text(), nullptr, nullptr, nullptr)) {
       parser.handler().clear();
       return Flat::invalid;
     }
-    sink(context, m.key, parser.handler().take());
+    sink(context, m.key_text(), parser.handler().take());
   }
   parser.handler().clear();
   return Flat::parsed;
