@@ -294,11 +294,13 @@ class Hydra {
                      RequestHandler handler);
   Outgoing prepare_send(const umf::Message& message);
   Outgoing prepare_reply(const umf::Message& original, const boost::json::object& response);
-  void start_send(Outgoing out, SendHandler handler);
+  void start_send(Outgoing&& out, SendHandler handler);
+  // The checked message is passed on by reference until the send's handler takes it: it holds
+  // several strings, and each move of it costs more than the reference.
   template <class Token>
-  auto async_send(Outgoing out, Token& token) {
+  auto async_send(Outgoing&& out, Token& token) {
     return boost::asio::async_initiate<Token, void(Result)>(
-        [this](auto handler, Outgoing o) {
+        [this](auto handler, Outgoing&& o) {
           start_send(std::move(o), SendHandler(std::move(handler)));
         },
         token, std::move(out));

@@ -465,7 +465,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   // completes the send directly: no coroutine frame between the caller and the connection.
   // Everything else (cache misses, a pick that nobody received) goes through send_checked.
   template <class Handler>
-  void start_send(Outgoing out, Handler handler) {
+  void start_send(Outgoing&& out, Handler handler) {
     if (out.refused) {
       // Completed from inside the initiation: posted, as an asynchronous operation must be.
       asio::post(ex, [self = shared_from_this(), h = std::move(handler),
@@ -490,29 +490,35 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     // The channel is written into a buffer this thread reuses, and PUBLISH is encoded from views
-    // of it and of the payload: the payload is copied once, into the request. `out` keeps it,
-    // since a random pick may have died within the cache's lifetime; then the send goes on
-    // with the other instances and needs it again.
+    // of it and of the payload: the payload is copied once, into the request. A random pick
+    // may have died within the cache's lifetime; then the send goes on with the other
+    // instances and needs the message again, so it is kept for that case (behind a pointer,
+    // so the handler moves cheaply). A named send keeps only its mid.
     // (Built before the call: the handler's capture moves `out`.)
     thread_local std::string channel;
     registry::Keys::instance_channel_into(channel, out.service, *pick);
     redis::Request publish("PUBLISH", channel, out.payload);
-    conn->async_exec_one(
-        std::move(publish), {},
-        [self = shared_from_this(), h = std::move(handler), out = std::move(out),
-         random_pick = std::move(random_pick)](std::error_code ec, redis::Reply reply) mutable {
-          if (ec || reply.type != redis::Reply::Type::integer) {
-            self->complete_send(std::move(h), self->publish_failed(ec, reply));
-          } else if (reply.integer > 0 || !random_pick) {
-            // A named instance the cache lists counts as reached whatever PUBLISH's count
-            // says, as in Node's sendMessage.
-            self->complete_send(std::move(h), Result::success(std::move(out.mid)));
-          } else {
-            // Nobody received it: that instance is forgotten and the others are tried.
-            self->forget_instance(*random_pick);
-            self->send_checked(std::move(out), SendHandler(std::move(h)));
-          }
-        });
+    std::string mid = std::move(out.mid);
+    std::unique_ptr<Outgoing> retry;
+    if (random_pick) retry = std::make_unique<Outgoing>(std::move(out));
+    conn->async_exec_one(std::move(publish), {},
+                         [self = shared_from_this(), h = std::move(handler), mid = std::move(mid),
+                          retry = std::move(retry), random_pick = std::move(random_pick)](
+                             std::error_code ec, redis::Reply reply) mutable {
+                           if (ec || reply.type != redis::Reply::Type::integer) {
+                             self->complete_send(std::move(h), self->publish_failed(ec, reply));
+                           } else if (reply.integer > 0 || !random_pick) {
+                             // A named instance the cache lists counts as reached whatever
+                             // PUBLISH's count says, as in Node's sendMessage.
+                             self->complete_send(std::move(h), Result::success(std::move(mid)));
+                           } else {
+                             // Nobody received it: that instance is forgotten and the others are
+                             // tried.
+                             self->forget_instance(*random_pick);
+                             retry->mid = std::move(mid);
+                             self->send_checked(std::move(*retry), SendHandler(std::move(h)));
+                           }
+                         });
   }
 
   // The outcome of a PUBLISH that failed: the connection's error or Redis's error reply.
@@ -1237,7 +1243,7 @@ Hydra::Outgoing Hydra::prepare_reply(const umf::Message& original,
                                      const boost::json::object& response) {
   return impl_->check_reply(original, response);
 }
-void Hydra::start_send(Outgoing out, SendHandler handler) {
+void Hydra::start_send(Outgoing&& out, SendHandler handler) {
   impl_->start_send(std::move(out), std::move(handler));
 }
 
