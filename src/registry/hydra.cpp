@@ -501,24 +501,23 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     std::string mid = std::move(out.mid);
     std::unique_ptr<Outgoing> retry;
     if (random_pick) retry = std::make_unique<Outgoing>(std::move(out));
-    conn->async_exec_one(std::move(publish), {},
-                         [self = shared_from_this(), h = std::move(handler), mid = std::move(mid),
-                          retry = std::move(retry), random_pick = std::move(random_pick)](
-                             std::error_code ec, redis::Reply reply) mutable {
-                           if (ec || reply.type != redis::Reply::Type::integer) {
-                             self->complete_send(std::move(h), self->publish_failed(ec, reply));
-                           } else if (reply.integer > 0 || !random_pick) {
-                             // A named instance the cache lists counts as reached whatever
-                             // PUBLISH's count says, as in Node's sendMessage.
-                             self->complete_send(std::move(h), Result::success(std::move(mid)));
-                           } else {
-                             // Nobody received it: that instance is forgotten and the others are
-                             // tried.
-                             self->forget_instance(*random_pick);
-                             retry->mid = std::move(mid);
-                             self->send_checked(std::move(*retry), SendHandler(std::move(h)));
-                           }
-                         });
+    auto on_published = [self = shared_from_this(), h = std::move(handler), mid = std::move(mid),
+                         retry = std::move(retry), random_pick = std::move(random_pick)](
+                            std::error_code ec, redis::Reply reply) mutable {
+      if (ec || reply.type != redis::Reply::Type::integer) {
+        self->complete_send(std::move(h), self->publish_failed(ec, reply));
+      } else if (reply.integer > 0 || !random_pick) {
+        // A named instance the cache lists counts as reached whatever PUBLISH's count says, as
+        // in Node's sendMessage.
+        self->complete_send(std::move(h), Result::success(std::move(mid)));
+      } else {
+        // Nobody received it: that instance is forgotten and the others are tried.
+        self->forget_instance(*random_pick);
+        retry->mid = std::move(mid);
+        self->send_checked(std::move(*retry), SendHandler(std::move(h)));
+      }
+    };
+    conn->async_exec_one(std::move(publish), {}, std::move(on_published));
   }
 
   // The outcome of a PUBLISH that failed: the connection's error or Redis's error reply.
