@@ -503,7 +503,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     if (random_pick) retry = std::make_unique<Outgoing>(std::move(out));
     auto on_published = [self = shared_from_this(), h = std::move(handler), mid = std::move(mid),
                          retry = std::move(retry), random_pick = std::move(random_pick)](
-                            std::error_code ec, redis::Reply reply) mutable {
+                            std::error_code ec, const redis::Reply& reply) mutable {
       if (ec || reply.type != redis::Reply::Type::integer) {
         self->complete_send(std::move(h), self->publish_failed(ec, reply));
       } else if (reply.integer > 0 || !random_pick) {
