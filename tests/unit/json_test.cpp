@@ -411,7 +411,7 @@ class MemberDocGenerator {
     const auto n = below(7);
     for (std::size_t i = 0; i < n; ++i) {
       if (i) out += ',';
-      out += string_text();
+      out += string_text(true);
       out += ':';
       out += value(0);
     }
@@ -425,14 +425,22 @@ class MemberDocGenerator {
     return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
   }
 
-  std::string string_text() {
-    static constexpr const char* kPieces[] = {
-        "to",       "bdy", "a", "x]}", "{[",    "\\\"", "\\\\", "\\u00e9",
-        "\xC3\xA9", ",:",  " ", "\\n", "12345", "mid",  "\\/"};
+  // A JSON string of a few pieces. At the top level most are plain (what the fast path takes),
+  // so that most documents exercise it; nested ones mix in escapes and non-ASCII freely.
+  std::string string_text(bool top = false) {
+    static constexpr const char* kPlain[] = {"to", "bdy", "a",     "x]}", "{[",
+                                             ",:", " ",   "12345", "mid"};
+    static constexpr const char* kOther[] = {"\\\"", "\\\\", "\\u00e9", "\xC3\xA9", "\\n", "\\/"};
+    const bool plain_only = top && below(10) != 0;
     std::string s = "\"";
     const auto n = below(4);
-    for (std::size_t i = 0; i < n; ++i)
-      s += kPieces[below(std::size(kPieces))];
+    for (std::size_t i = 0; i < n; ++i) {
+      if (plain_only || below(2) == 0) {
+        s += kPlain[below(std::size(kPlain))];
+      } else {
+        s += kOther[below(std::size(kOther))];
+      }
+    }
     return s + "\"";
   }
 
@@ -443,7 +451,7 @@ class MemberDocGenerator {
     switch (below(depth < 3 ? 5 : 3)) {
       case 0:
       case 1:
-        return string_text();
+        return string_text(depth == 0);
       case 2:
         return kScalars[below(std::size(kScalars))];
       case 3: {
