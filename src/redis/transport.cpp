@@ -3,8 +3,12 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -96,12 +100,33 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer) {
   if (auto* s = std::get_if<Tcp>(&stream_)) {
     co_await asio::async_write(*s, buffer, use_awaitable);
   } else if (auto* s = std::get_if<std::unique_ptr<Tls>>(&stream_)) {
-    co_await asio::async_write(**s, buffer, use_awaitable);
+    co_await write_tls(**s, buffer);
   } else if (auto* s = std::get_if<Unix>(&stream_)) {
     co_await asio::async_write(*s, buffer, use_awaitable);
   } else {
     throw Error(errc::disconnected, "not connected");
   }
+}
+
+// With TLS 1.3 the client's side of the handshake is over before the server has checked the
+// client certificate. A server that rejects it sends an alert and closes; when it closes with the
+// rest of the client's handshake unread, its kernel also sends a reset. A write that comes after
+// that reset fails with "connection reset by peer" while the alert, which says why, waits unread
+// in the socket. So after a failed write one read is tried: if it yields a TLS error (the alert),
+// that is what is reported. The read cannot block: the socket is reset or closed, and what it
+// still holds is returned at once.
+asio::awaitable<void> Transport::write_tls(Tls& tls, asio::const_buffer buffer) {
+  boost::system::error_code write_error;
+  co_await asio::async_write(tls, buffer, asio::redirect_error(use_awaitable, write_error));
+  if (!write_error) co_return;
+  boost::system::error_code read_error;
+  std::array<char, 256> scratch{};
+  co_await tls.async_read_some(asio::buffer(scratch),
+                               asio::redirect_error(use_awaitable, read_error));
+  if (read_error.category() == asio::error::get_ssl_category()) {
+    throw boost::system::system_error(read_error);
+  }
+  throw boost::system::system_error(write_error);
 }
 
 std::size_t Transport::try_write(asio::const_buffer buffer) {

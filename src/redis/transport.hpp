@@ -42,6 +42,7 @@ class Transport {
   using Unix = boost::asio::local::stream_protocol::socket;
 
   boost::asio::ssl::context& tls_context(const Config& config);
+  static boost::asio::awaitable<void> write_tls(Tls& tls, boost::asio::const_buffer buffer);
 
   boost::asio::any_io_executor executor_;
   std::variant<std::monostate, Tcp, std::unique_ptr<Tls>, Unix> stream_;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -16,6 +18,7 @@
 #include "hydra/error.hpp"
 #include "hydra/redis/config.hpp"
 #include "hydra/redis/connection.hpp"
+#include "redis/transport.hpp"
 #include "support/async.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -414,6 +417,35 @@ TEST_F(Tls, MutualTlsWithClientCertificateFromUnrelatedCaFails) {
       << attempt.error.message();
   EXPECT_TRUE(attempt.reply.empty());
   EXPECT_TRUE(mentions(attempt.details, "alert")) << joined(attempt.details);
+}
+
+// The race behind the two tests above, made certain: the writes go on until the server's reset has
+// arrived, so the failing write is one that comes after it. The alert still waits unread in the
+// socket and is what the error reports, not "connection reset by peer".
+TEST_F(Tls, WriteAfterTheServersResetReportsItsAlert) {
+  TlsRedis redis(pki(), true);
+  auto cfg = tls_config(redis.port());
+  cfg.tls.cert_file = pki().other_client_cert;
+  cfg.tls.key_file = pki().other_client_key;
+  asio::io_context io;
+  hydra::redis::Transport transport(io.get_executor());
+  auto outcome = run_on(io, [&]() -> asio::awaitable<std::string> {
+    co_await transport.connect(cfg, "localhost", redis.port());  // TLS 1.3: the client is done
+    const std::string ping = "*1\r\n$4\r\nPING\r\n";
+    asio::steady_timer timer(io);
+    for (int i = 0; i < 100; ++i) {
+      try {
+        co_await transport.write(asio::buffer(ping));
+      } catch (const boost::system::system_error& e) {
+        co_return e.code().message();
+      }
+      timer.expires_after(50ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return "every write succeeded";
+  });
+  EXPECT_NE(outcome.find("alert"), std::string::npos) << outcome;
+  EXPECT_NE(outcome.find("unknown ca"), std::string::npos) << outcome;
 }
 
 TEST_F(Tls, MutualTlsWithClientCertificateSucceeds) {
