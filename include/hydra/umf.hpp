@@ -105,6 +105,7 @@ class Message {
 
  private:
   friend Message make_reply(const Message& original, Message response);
+  friend struct FieldTable;  // the fields as one table of pointers (umf.cpp)
   template <class Object>
   static Message create_from(Object& input);
   void fill_defaults();  // mid, timestamp and version when absent

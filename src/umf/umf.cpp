@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, kFieldCount> kShort = {"to",  "frm", "hdr
 constexpr std::array<bool, kFieldCount> kShortAlias = {false, true, true, false, false, true, true,
                                                        true,  true, true, false, true,  true, true};
 
-std::size_t idx(Field f) {
+constexpr std::size_t idx(Field f) {
   return static_cast<std::size_t>(f);
 }
 
@@ -356,6 +356,7 @@ struct FieldRef {
   }
 };
 using FieldRefs = std::array<FieldRef, kFieldCount>;
+using FieldValues = std::array<const boost::json::value*, kFieldCount>;
 
 // Writes the short form of `fields`: truthy ones in Node's order, under their short names.
 // Short names are plain ASCII, so they need no escaping.
@@ -390,31 +391,51 @@ std::string write_short(const FieldRefs& fields) {
   return out;
 }
 
+// Where each field of a reply comes from in the original when the response does not set it:
+// the original's mid as rmid, and to and from swapped.
+constexpr std::array<std::size_t, kFieldCount> kReplySource = [] {
+  std::array<std::size_t, kFieldCount> a{};
+  for (std::size_t i = 0; i < kFieldCount; ++i)
+    a[i] = i;
+  a[idx(Field::rmid)] = idx(Field::mid);
+  a[idx(Field::to)] = idx(Field::from);
+  a[idx(Field::from)] = idx(Field::to);
+  return a;
+}();
+
 // Node's sendReplyMessage rules, field by field: the original's `via` as `to` and its
 // `forward`, else the response's field, else the original's with rmid = its mid and to/from
-// swapped. `response` holds the response's fields as `create` normalised them.
-FieldRefs reply_fields(const Message& original, const FieldRefs& response) {
+// swapped. `response` holds the response's fields as `create` normalised them; `original` is
+// FieldTable::of(the original).
+FieldRefs reply_fields(const FieldValues& original, const FieldRefs& response) {
   FieldRefs out;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
-    const auto f = static_cast<Field>(i);
-    const boost::json::value* override_value = nullptr;
-    if (f == Field::to) override_value = original.get(Field::via);
-    if (f == Field::forward) override_value = original.get(Field::forward);
-    if (override_value) {
-      out[i].value = override_value;
-    } else if (response[i].present()) {
+    if (response[i].present()) {
       out[i] = response[i];
     } else {
-      Field from = f;
-      if (f == Field::rmid) from = Field::mid;
-      if (f == Field::to) from = Field::from;
-      if (f == Field::from) from = Field::to;
-      out[i].value = original.get(from);
+      out[i].value = original[kReplySource[i]];
     }
+  }
+  if (const auto* via = original[idx(Field::via)]) out[idx(Field::to)] = FieldRef{via, {}, false};
+  if (const auto* forward = original[idx(Field::forward)]) {
+    out[idx(Field::forward)] = FieldRef{forward, {}, false};
   }
   return out;
 }
 }  // namespace
+
+// Each field's value in a message, null where absent: one pass over the fields instead of a
+// get() per field.
+struct FieldTable {
+  static FieldValues of(const Message& m) {
+    FieldValues out{};
+    if (!m.fields_) return out;
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      if (const auto& v = (*m.fields_)[i]) out[i] = &*v;
+    }
+    return out;
+  }
+};
 
 std::string Message::to_short_json() const {
   FieldRefs fields;
@@ -585,7 +606,7 @@ Message make_reply(const Message& original, Message response) {
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     if (to[i]) own[i].value = &*to[i];
   }
-  const FieldRefs fields = reply_fields(original, own);
+  const FieldRefs fields = reply_fields(FieldTable::of(original), own);
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     if (fields[i].value == own[i].value) continue;
     to[i] = *fields[i].value;  // from the original: reply_fields never makes text
@@ -613,7 +634,7 @@ ReplyJson reply_json(const Message& original, const boost::json::object& respons
   }
   fill(Field::timestamp, timestamp_now());
   fill(Field::version, kVersion);
-  const FieldRefs fields = reply_fields(original, picked);
+  const FieldRefs fields = reply_fields(FieldTable::of(original), picked);
   ReplyJson out;
   out.json = write_short(fields);
   out.valid = fields[idx(Field::to)].is_truthy() && fields[idx(Field::from)].is_truthy() &&
