@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "common/clock.hpp"
 #include "common/executors.hpp"
 #include "hydra/error.hpp"
 #include "redis/resp.hpp"
@@ -266,7 +267,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     auto timeout = options.timeout.count() < 0 ? config.command_timeout : options.timeout;
-    if (timeout.count() > 0) p->deadline = Clock::now() + timeout;
+    // The coarse clock: a command's deadline is the connection's own bookkeeping (a request()'s
+    // deadline, which callers see, is read from the precise clock).
+    if (timeout.count() > 0) p->deadline = coarse_deadline_after(timeout);
     p->wait_for_connection = options.wait_for_connection;
     write_queue.push_back(std::move(p));
     auto deadline = write_queue.back()->deadline;

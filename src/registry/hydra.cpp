@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/clock.hpp"
 #include "common/deadline.hpp"
 #include "common/executors.hpp"
 #include "hydra/json.hpp"
@@ -815,7 +816,8 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   // The fresh cache entries of `name`, or nullptr when Redis must be asked.
   const std::vector<NodeEntry>* cached_presence(const std::string& name) {
     auto it = presence_cache.find(name);
-    if (it == presence_cache.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+    // The coarse clock (read on every send) may keep an entry up to one tick past its lifetime.
+    if (it == presence_cache.end() || it->second.expires <= coarse_steady_now()) {
       return nullptr;
     }
     return &it->second.entries;
