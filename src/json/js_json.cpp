@@ -44,18 +44,37 @@ const char* next_marked(const char* p, const char* end) {
     if constexpr (NonAscii) mask |= _mm_movemask_epi8(x);  // the high bit of each byte
     return mask;
   };
+  if (end - p < 16) {
+    if (end - p >= 8) {
+      // The first and the last 8 bytes (overlapping) in one register: a mark in the low half is
+      // the first; else the high half's first mark is, as its overlap with the low half is clean.
+      std::uint64_t lo = 0;
+      std::uint64_t hi = 0;
+      std::memcpy(&lo, p, 8);
+      std::memcpy(&hi, end - 8, 8);
+      const int mask =
+          marks(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
+      if (mask & 0xff) return p + __builtin_ctz(static_cast<unsigned>(mask));
+      if (mask) return end - 8 + __builtin_ctz(static_cast<unsigned>(mask) >> 8);
+      return end;
+    }
+    // Under 8 bytes: one at a time.
+    while (p < end && !needs_escape(static_cast<unsigned char>(*p)) &&
+           !(NonAscii && static_cast<unsigned char>(*p) >= 0x80))
+      ++p;
+    return p;
+  }
   while (end - p >= 16) {
     if (const int mask = marks(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))
       return p + __builtin_ctz(static_cast<unsigned>(mask));
     p += 16;
   }
   if (p < end) {
-    // The tail, through a padded copy: nothing is read past `end`.
-    alignas(16) char tail[16];
-    std::memset(tail, 'a', sizeof tail);
-    std::memcpy(tail, p, static_cast<std::size_t>(end - p));
-    if (const int mask = marks(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))))
-      return p + __builtin_ctz(static_cast<unsigned>(mask));
+    // The tail: the last 16 bytes, overlapping bytes already found clean, so the first mark in
+    // them is at or after `p`. Nothing is read past `end`.
+    const char* last = end - 16;
+    if (const int mask = marks(_mm_loadu_si128(reinterpret_cast<const __m128i*>(last))))
+      return last + __builtin_ctz(static_cast<unsigned>(mask));
   }
   return end;
 #else

@@ -126,7 +126,8 @@ TEST(JsonString, EveryControlCharacter) {
 }
 
 TEST(JsonString, EveryByteAtEveryPositionOfALongString) {
-  // Strings are scanned sixteen bytes at a time, the tail through a padded copy: each byte
+  // Strings are scanned sixteen bytes at a time, a tail or a string of 8 to 15 bytes through
+  // loads that overlap bytes already scanned, and shorter ones byte by byte: each byte
   // value, at each position of strings of every length up to past two blocks, must come out as
   // it does alone, with the bytes around it untouched. The neighbours are the bytes nearest the
   // ones that need escaping (0x1f/0x20, '!'/'#', '['/']', 0x7f/0x80).
@@ -334,6 +335,41 @@ TEST(JsonParse, TopLevelStringsGoToTheirOwnSinkAsText) {
   EXPECT_EQ(members_of(R"({"a":"s","b":2})"), (std::vector<std::string>{R"(a="s")", "b=2"}));
   out.clear();
   EXPECT_FALSE(hydra::json::try_parse_members(R"(["a"])", sink, string_sink, &out));
+}
+
+TEST(JsonParse, EveryByteAtEveryPositionOfATopLevelString) {
+  // The fast path scans top-level strings (and keys) for quotes, backslashes, control bytes and
+  // bytes of 0x80 and above the way the writer scans them (see the test above), and leaves a
+  // string with any of them to the general path. Whichever path reads it, each string must come
+  // back as it was written, and so must the members around it.
+  auto string_sink = [](void* context, std::string_view key, std::string_view text) {
+    static_cast<std::vector<std::string>*>(context)->push_back(std::string(key) + ":" +
+                                                               std::string(text));
+  };
+  auto sink = [](void* context, std::string_view key, bj::value&& value) {
+    static_cast<std::vector<std::string>*>(context)->push_back(std::string(key) + "=" +
+                                                               stringify(value));
+  };
+  const std::string filler = "\x20!#[]\x7f";
+  for (int c : {int{'"'}, int{'\\'}, 0x00, 0x01, 0x1f, 0x20, 0x7f, 0xc3, int{'z'}}) {
+    for (std::size_t len = 1; len <= 40; ++len) {
+      for (std::size_t pos = 0; pos < len; ++pos) {
+        std::string text;
+        for (std::size_t i = 0; i < len; ++i)
+          text += filler[i % filler.size()];
+        text[pos] = static_cast<char>(c);
+        if (c == 0xc3) text.insert(pos + 1, "\xa9");  // é: a whole UTF-8 sequence
+        // The key holds the same bytes (the key scan is the same).
+        const std::string key = "k" + text;
+        const std::string doc = R"({"a":)" + stringify(bj::value(bj::string(text))) + "," +
+                                stringify(bj::value(bj::string(key))) + R"(:1,"b":"end"})";
+        std::vector<std::string> out;
+        ASSERT_TRUE(hydra::json::try_parse_members(doc, sink, string_sink, &out)) << doc;
+        ASSERT_EQ(out, (std::vector<std::string>{"a:" + text, key + "=1", "b:end"}))
+            << "byte " << c << " at " << pos << " of " << len;
+      }
+    }
+  }
 }
 
 // try_parse_members reads the common shape (no whitespace, plain ASCII top-level strings) itself
