@@ -14,6 +14,7 @@
 #include <deque>
 #include <set>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "common/clock.hpp"
@@ -54,6 +55,11 @@ using ThrowingBatchHandler =
     asio::any_completion_handler<void(std::exception_ptr, std::vector<Reply>)>;
 using AnyHandler = std::variant<std::monostate, Connection::BatchHandler, Connection::ReplyHandler,
                                 ThrowingBatchHandler, ThrowingReplyHandler>;
+// A reply handler without an executor of its own (Connection::exec_one_here), on its way to the
+// queue: kept as a ReplyHandler with Pending::here set.
+struct HereReplyHandler {
+  Connection::ReplyHandler handler;
+};
 
 struct Pending {
   std::string payload;
@@ -66,6 +72,8 @@ struct Pending {
   AnyHandler handler;
   Clock::time_point deadline = Clock::time_point::max();
   bool wait_for_connection = true;
+  // The ReplyHandler has no executor of its own: it is called without asking it for one.
+  bool here = false;
   std::string what;  // first command name, for error messages
 
   bool waiting() const { return handler.index() != 0; }
@@ -194,8 +202,13 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   void complete(Pending& p, std::error_code ec, bool now = false) {
     AnyHandler any(std::move(p.handler));
     p.handler.emplace<std::monostate>();
+    const bool here = std::exchange(p.here, false);
     if (auto* h = std::get_if<Connection::ReplyHandler>(&any)) {
-      finish(std::move(*h), now, ec, std::move(p.reply));
+      if (here) {
+        finish_here(std::move(*h), now, ec, std::move(p.reply));
+      } else {
+        finish(std::move(*h), now, ec, std::move(p.reply));
+      }
     } else if (auto* h = std::get_if<Connection::BatchHandler>(&any)) {
       finish(std::move(*h), now, ec, std::move(p.replies));
     } else if (auto* h = std::get_if<ThrowingReplyHandler>(&any)) {
@@ -223,6 +236,23 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // finish() for a handler that runs on the connection's executor by contract: called directly
+  // (`now`), or posted to the strand, without the executor query and dispatch. As from
+  // invoke_here_or_dispatch, an exception it lets out comes out of run(), not out of the reader.
+  void finish_here(Connection::ReplyHandler handler, bool now, std::error_code ec, Reply&& reply) {
+    if (now) {
+      try {
+        std::move(handler)(ec, std::move(reply));
+      } catch (...) {
+        asio::post(strand, [e = std::current_exception()] { std::rethrow_exception(e); });
+      }
+      return;
+    }
+    asio::post(strand, [h = std::move(handler), ec, r = std::move(reply)]() mutable {
+      std::move(h)(ec, std::move(r));
+    });
+  }
+
   // A request's payload, reply count and name (its first command's), from commands encoded
   // here or bytes the caller encoded (copied). A reused Pending has its buffer already, so a
   // busy connection allocates nothing for it.
@@ -245,7 +275,12 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   template <class Commands, class Handler>
   void enqueue(const Commands& commands, RequestOptions options, Handler handler) {
     auto p = acquire();
-    p->handler.emplace<Handler>(std::move(handler));
+    if constexpr (std::is_same_v<Handler, HereReplyHandler>) {
+      p->handler.emplace<Connection::ReplyHandler>(std::move(handler.handler));
+      p->here = true;
+    } else {
+      p->handler.emplace<Handler>(std::move(handler));
+    }
     fill(*p, commands);
     if (p->what.empty()) p->what = "batch";
     submit(std::move(p), options);
@@ -660,6 +695,10 @@ void Connection::initiate_one(Command&& command, RequestOptions options, ReplyHa
 
 void Connection::initiate_one(Request&& request, RequestOptions options, ReplyHandler handler) {
   initiate_any(std::move(request), options, std::move(handler));
+}
+
+void Connection::initiate_here(Request&& request, RequestOptions options, ReplyHandler handler) {
+  initiate_any(std::move(request), options, HereReplyHandler{std::move(handler)});
 }
 
 void Connection::initiate(std::vector<Command>&& commands, RequestOptions options,

@@ -502,6 +502,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
     std::string mid = std::move(out.mid);
     std::unique_ptr<Outgoing> retry;
     if (random_pick) retry = std::make_unique<Outgoing>(std::move(out));
+    // Hydra's own code, which runs where the connection runs: called without an executor query.
     auto on_published = [self = shared_from_this(), h = std::move(handler), mid = std::move(mid),
                          retry = std::move(retry), random_pick = std::move(random_pick)](
                             std::error_code ec, const redis::Reply& reply) mutable {
@@ -518,7 +519,7 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
         self->send_checked(std::move(*retry), SendHandler(std::move(h)));
       }
     };
-    conn->async_exec_one(std::move(publish), {}, std::move(on_published));
+    conn->exec_one_here(std::move(publish), {}, std::move(on_published));
   }
 
   // The outcome of a PUBLISH that failed: the connection's error or Redis's error reply.

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -220,6 +221,79 @@ TEST(Connection, AThrowingHandlerLeavesRunAndTheLinkStays) {
       run_on(io, [&]() -> asio::awaitable<Reply> { co_return co_await conn.exec(cmd("PING")); });
   EXPECT_EQ(r.as_string(), "PONG");
   EXPECT_EQ(conn.connect_count(), 1u);
+}
+
+// exec_one_here: a callback without an executor of its own completes like async_exec_one's, in
+// request order with the others; one that throws leaves run(); a stopped connection completes it
+// with `stopped`. The connection reuses its requests, and one that carried such a callback must
+// not make a later handler bound to another executor run on the connection's.
+TEST(Connection, CallbacksWithoutAnExecutorCompleteInOrderAndLeaveNothingBehind) {
+  RedisServer server;
+  asio::io_context io;
+  auto config = config_for(server);
+  config.single_threaded = true;
+  Connection conn(io.get_executor(), config);
+  conn.start();
+  run_on(io, [&]() -> asio::awaitable<void> { (co_await conn.exec(cmd("PING"))).check(); });
+
+  std::vector<std::string> got;
+  auto keep = [&](const std::string& name) {
+    return [&got, name](std::error_code ec, Reply r) {
+      if (ec) {
+        got.push_back(name + " " + ec.message());
+      } else {
+        got.push_back(name + "=" +
+                      (r.type == Reply::Type::integer ? std::to_string(r.integer) : r.as_string()));
+      }
+    };
+  };
+  conn.exec_one_here(hydra::redis::Request("SET", "here", "1"), {}, keep("set"));
+  conn.async_exec_one(cmd("INCR", "here"), {}, keep("incr"));
+  conn.exec_one_here(hydra::redis::Request("GET", "here"), {}, keep("get"));
+  hydra::test::run_until(
+      io, [&] { return got.size() >= 3; }, 2s);
+  EXPECT_EQ(got, (std::vector<std::string>{"set=OK", "incr=2", "get=2"}));
+
+  // A handler bound to another io_context runs there, not on the connection's, even on a
+  // request the connection reused from the ones above.
+  asio::io_context other;
+  bool ran_in_other = false;
+  bool done = false;
+  for (int i = 0; i < 4; ++i) {
+    conn.async_exec_one(cmd("PING"), {},
+                        asio::bind_executor(other, [&](std::error_code ec, Reply r) {
+                          EXPECT_FALSE(ec);
+                          EXPECT_EQ(r.as_string(), "PONG");
+                          ran_in_other = true;
+                          done = true;
+                        }));
+    hydra::test::pump(io, 50ms);
+    EXPECT_FALSE(done) << "ran on the connection's io_context";
+    other.run_for(100ms);
+    other.restart();
+    EXPECT_TRUE(ran_in_other);
+    done = ran_in_other = false;
+  }
+
+  // A throwing callback leaves run(); the link stays.
+  conn.exec_one_here(hydra::redis::Request("PING"), {},
+                     [](std::error_code, Reply) { throw std::runtime_error("callback failed"); });
+  EXPECT_THROW(io.run_for(2s), std::runtime_error);
+  io.restart();
+  EXPECT_EQ(
+      run_on(io, [&]() -> asio::awaitable<Reply> { co_return co_await conn.exec(cmd("PING")); })
+          .as_string(),
+      "PONG");
+  EXPECT_EQ(conn.connect_count(), 1u);
+
+  conn.stop();
+  hydra::test::pump(io, 50ms);
+  got.clear();
+  conn.exec_one_here(hydra::redis::Request("PING"), {}, keep("after stop"));
+  hydra::test::run_until(
+      io, [&] { return !got.empty(); }, 1s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "after stop " + hydra::make_error_code(hydra::errc::stopped).message());
 }
 
 // async_exec_one: one command, one reply, no vectors; error replies are replies, a stopped
