@@ -10,6 +10,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 
 #include "hydra/error.hpp"
 #include "hydra/redis/connection.hpp"
@@ -35,6 +36,34 @@ hydra::redis::Config config_for(const RedisServer& server, int db = 0) {
   c.reconnect_min_delay = 20ms;
   c.reconnect_max_delay = 200ms;
   return c;
+}
+
+// A single-threaded connection to a private server, started and past its first PING.
+struct StartedLink {
+  RedisServer server;
+  asio::io_context io;
+  Connection conn;
+  StartedLink() : conn(io.get_executor(), single_threaded(config_for(server))) {
+    conn.start();
+    run_on(io, [&]() -> asio::awaitable<void> { (co_await conn.exec(cmd("PING"))).check(); });
+  }
+  static hydra::redis::Config single_threaded(hydra::redis::Config c) {
+    c.single_threaded = true;
+    return c;
+  }
+};
+
+// A request whose callback throws (made by `issue`) is the caller's error: it leaves
+// io_context::run() and the connection carries on, as with a posted handler.
+void expect_throw_leaves_run_and_the_link_stays(asio::io_context& io, Connection& conn,
+                                                const std::function<void()>& issue) {
+  issue();
+  EXPECT_THROW(io.run_for(2s), std::runtime_error);
+  io.restart();
+  auto r =
+      run_on(io, [&]() -> asio::awaitable<Reply> { co_return co_await conn.exec(cmd("PING")); });
+  EXPECT_EQ(r.as_string(), "PONG");
+  EXPECT_EQ(conn.connect_count(), 1u);
 }
 
 TEST(Connection, SetGetAndErrorReplies) {
@@ -203,24 +232,16 @@ TEST(Connection, EarlyWritesOnlyForRequestsMadeByReplyHandlers) {
 // A completion handler that throws (a plain callback, not a coroutine) is the caller's error:
 // it leaves io_context::run() and the connection carries on, as with a posted handler.
 TEST(Connection, AThrowingHandlerLeavesRunAndTheLinkStays) {
-  RedisServer server;
-  asio::io_context io;
-  auto config = config_for(server);
-  config.single_threaded = true;
-  Connection conn(io.get_executor(), config);
-  conn.start();
-  run_on(io, [&]() -> asio::awaitable<void> { (co_await conn.exec(cmd("PING"))).check(); });
-  std::vector<Command> ping;
-  ping.push_back(cmd("PING"));
-  conn.async_exec(std::move(ping), {}, [](std::error_code, std::vector<Reply>) {
-    throw std::runtime_error("handler failed");
+  StartedLink link;
+  auto& io = link.io;
+  auto& conn = link.conn;
+  expect_throw_leaves_run_and_the_link_stays(io, conn, [&] {
+    std::vector<Command> ping;
+    ping.push_back(cmd("PING"));
+    conn.async_exec(std::move(ping), {}, [](std::error_code, std::vector<Reply>) {
+      throw std::runtime_error("handler failed");
+    });
   });
-  EXPECT_THROW(io.run_for(2s), std::runtime_error);
-  io.restart();
-  auto r =
-      run_on(io, [&]() -> asio::awaitable<Reply> { co_return co_await conn.exec(cmd("PING")); });
-  EXPECT_EQ(r.as_string(), "PONG");
-  EXPECT_EQ(conn.connect_count(), 1u);
 }
 
 // exec_one_here: a callback without an executor of its own completes like async_exec_one's, in
@@ -228,13 +249,9 @@ TEST(Connection, AThrowingHandlerLeavesRunAndTheLinkStays) {
 // with `stopped`. The connection reuses its requests, and one that carried such a callback must
 // not make a later handler bound to another executor run on the connection's.
 TEST(Connection, CallbacksWithoutAnExecutorCompleteInOrderAndLeaveNothingBehind) {
-  RedisServer server;
-  asio::io_context io;
-  auto config = config_for(server);
-  config.single_threaded = true;
-  Connection conn(io.get_executor(), config);
-  conn.start();
-  run_on(io, [&]() -> asio::awaitable<void> { (co_await conn.exec(cmd("PING"))).check(); });
+  StartedLink link;
+  auto& io = link.io;
+  auto& conn = link.conn;
 
   std::vector<std::string> got;
   auto keep = [&](const std::string& name) {
@@ -275,16 +292,10 @@ TEST(Connection, CallbacksWithoutAnExecutorCompleteInOrderAndLeaveNothingBehind)
     done = ran_in_other = false;
   }
 
-  // A throwing callback leaves run(); the link stays.
-  conn.exec_one_here(hydra::redis::Request("PING"), {},
-                     [](std::error_code, Reply) { throw std::runtime_error("callback failed"); });
-  EXPECT_THROW(io.run_for(2s), std::runtime_error);
-  io.restart();
-  EXPECT_EQ(
-      run_on(io, [&]() -> asio::awaitable<Reply> { co_return co_await conn.exec(cmd("PING")); })
-          .as_string(),
-      "PONG");
-  EXPECT_EQ(conn.connect_count(), 1u);
+  expect_throw_leaves_run_and_the_link_stays(io, conn, [&] {
+    conn.exec_one_here(hydra::redis::Request("PING"), {},
+                       [](std::error_code, Reply) { throw std::runtime_error("callback failed"); });
+  });
 
   conn.stop();
   hydra::test::pump(io, 50ms);

@@ -243,6 +243,14 @@ class Tls : public ::testing::Test {
     c.reconnect_max_delay = 200ms;
     return c;
   }
+  // The same, to localhost, presenting a client certificate (mutual TLS).
+  static Config tls_config(unsigned short port, const std::string& cert_file,
+                           const std::string& key_file) {
+    Config c = tls_config(port);
+    c.tls.cert_file = cert_file;
+    c.tls.key_file = key_file;
+    return c;
+  }
 
   static inline std::unique_ptr<Pki> pki_;
   static inline std::string setup_error_;
@@ -408,9 +416,7 @@ TEST_F(Tls, MutualTlsWithoutClientCertificateFails) {
 
 TEST_F(Tls, MutualTlsWithClientCertificateFromUnrelatedCaFails) {
   TlsRedis redis(pki(), true);
-  auto cfg = tls_config(redis.port());
-  cfg.tls.cert_file = pki().other_client_cert;
-  cfg.tls.key_file = pki().other_client_key;
+  auto cfg = tls_config(redis.port(), pki().other_client_cert, pki().other_client_key);
   auto attempt = ping(cfg, 800ms);
   ASSERT_TRUE(attempt.error);
   EXPECT_TRUE(attempt.error == hydra::errc::timeout || attempt.error == hydra::errc::disconnected)
@@ -424,9 +430,7 @@ TEST_F(Tls, MutualTlsWithClientCertificateFromUnrelatedCaFails) {
 // socket and is what the error reports, not "connection reset by peer".
 TEST_F(Tls, WriteAfterTheServersResetReportsItsAlert) {
   TlsRedis redis(pki(), true);
-  auto cfg = tls_config(redis.port());
-  cfg.tls.cert_file = pki().other_client_cert;
-  cfg.tls.key_file = pki().other_client_key;
+  auto cfg = tls_config(redis.port(), pki().other_client_cert, pki().other_client_key);
   asio::io_context io;
   hydra::redis::Transport transport(io.get_executor());
   auto outcome = run_on(io, [&]() -> asio::awaitable<std::string> {
@@ -450,9 +454,7 @@ TEST_F(Tls, WriteAfterTheServersResetReportsItsAlert) {
 
 TEST_F(Tls, MutualTlsWithClientCertificateSucceeds) {
   TlsRedis redis(pki(), true);
-  auto cfg = tls_config(redis.port());
-  cfg.tls.cert_file = pki().client_cert;
-  cfg.tls.key_file = pki().client_key;
+  auto cfg = tls_config(redis.port(), pki().client_cert, pki().client_key);
   asio::io_context io;
   Connection conn(io.get_executor(), cfg);
   conn.start();
