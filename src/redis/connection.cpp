@@ -373,7 +373,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     std::string out;
     for (const auto& c : hello)
       resp::encode(out, c);
-    co_await transport.write(asio::buffer(out));
+    co_await transport.handshake_write(asio::buffer(out));
     for (const auto& c : hello) {
       for (std::size_t i = 0; i < replies_for(c); ++i) {
         Reply r = co_await read_reply();

@@ -100,7 +100,7 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer) {
   if (auto* s = std::get_if<Tcp>(&stream_)) {
     co_await asio::async_write(*s, buffer, use_awaitable);
   } else if (auto* s = std::get_if<std::unique_ptr<Tls>>(&stream_)) {
-    co_await write_tls(**s, buffer);
+    co_await asio::async_write(**s, buffer, use_awaitable);
   } else if (auto* s = std::get_if<Unix>(&stream_)) {
     co_await asio::async_write(*s, buffer, use_awaitable);
   } else {
@@ -113,16 +113,22 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer) {
 // rest of the client's handshake unread, its kernel also sends a reset. A write that comes after
 // that reset fails with "connection reset by peer" while the alert, which says why, waits unread
 // in the socket. So after a failed write one read is tried: if it yields a TLS error (the alert),
-// that is what is reported. The read cannot block: the socket is reset or closed, and what it
-// still holds is returned at once.
-asio::awaitable<void> Transport::write_tls(Tls& tls, asio::const_buffer buffer) {
+// that is what is reported. Only where nothing else reads the stream (a TLS stream takes one read
+// at a time); a read that finds nothing to return waits like any other, so the caller bounds it
+// (the connection's connect timeout).
+asio::awaitable<void> Transport::handshake_write(asio::const_buffer buffer) {
+  auto* tls = std::get_if<std::unique_ptr<Tls>>(&stream_);
+  if (!tls) {
+    co_await write(buffer);
+    co_return;
+  }
   boost::system::error_code write_error;
-  co_await asio::async_write(tls, buffer, asio::redirect_error(use_awaitable, write_error));
+  co_await asio::async_write(**tls, buffer, asio::redirect_error(use_awaitable, write_error));
   if (!write_error) co_return;
   boost::system::error_code read_error;
   std::array<char, 256> scratch{};
-  co_await tls.async_read_some(asio::buffer(scratch),
-                               asio::redirect_error(use_awaitable, read_error));
+  co_await (*tls)->async_read_some(asio::buffer(scratch),
+                                   asio::redirect_error(use_awaitable, read_error));
   if (read_error.category() == asio::error::get_ssl_category()) {
     throw boost::system::system_error(read_error);
   }

@@ -25,6 +25,10 @@ class Transport {
                                        std::uint16_t port);
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
   boost::asio::awaitable<void> write(boost::asio::const_buffer buffer);
+  /// write() for the connection handshake, while nothing else reads the stream: when a TLS
+  /// write fails, the alert a server that rejected the client certificate sent before
+  /// resetting the connection is read and reported instead of the reset (transport.cpp).
+  boost::asio::awaitable<void> handshake_write(boost::asio::const_buffer buffer);
   /// Writes what the socket takes now without waiting: the bytes written (0 when it would
   /// block or failed, the next asynchronous operation then reports the error, and 0 when
   /// can_try_write() is false).
@@ -42,7 +46,6 @@ class Transport {
   using Unix = boost::asio::local::stream_protocol::socket;
 
   boost::asio::ssl::context& tls_context(const Config& config);
-  static boost::asio::awaitable<void> write_tls(Tls& tls, boost::asio::const_buffer buffer);
 
   boost::asio::any_io_executor executor_;
   std::variant<std::monostate, Tcp, std::unique_ptr<Tls>, Unix> stream_;

@@ -425,10 +425,10 @@ TEST_F(Tls, MutualTlsWithClientCertificateFromUnrelatedCaFails) {
   EXPECT_TRUE(mentions(attempt.details, "alert")) << joined(attempt.details);
 }
 
-// The race behind the two tests above, made certain: the writes go on until the server's reset has
-// arrived, so the failing write is one that comes after it. The alert still waits unread in the
-// socket and is what the error reports, not "connection reset by peer".
-TEST_F(Tls, WriteAfterTheServersResetReportsItsAlert) {
+// The race behind the two tests above, made certain: the handshake's writes go on until the
+// server's reset has arrived, so the failing write is one that comes after it. The alert still
+// waits unread in the socket and is what the error reports, not "connection reset by peer".
+TEST_F(Tls, AHandshakeWriteAfterTheServersResetReportsItsAlert) {
   TlsRedis redis(pki(), true);
   auto cfg = tls_config(redis.port(), pki().other_client_cert, pki().other_client_key);
   asio::io_context io;
@@ -439,7 +439,7 @@ TEST_F(Tls, WriteAfterTheServersResetReportsItsAlert) {
     asio::steady_timer timer(io);
     for (int i = 0; i < 100; ++i) {
       try {
-        co_await transport.write(asio::buffer(ping));
+        co_await transport.handshake_write(asio::buffer(ping));
       } catch (const boost::system::system_error& e) {
         co_return e.code().message();
       }
