@@ -75,7 +75,9 @@ TEST(PendingRequests, EntriesTakenOutAndAddedAgainKeepNothingOfTheOldOnes) {
     EXPECT_EQ(p.size(), 100u);
     EXPECT_EQ(p.next_deadline(), t0 + std::chrono::milliseconds(1000 + round * 100));
     for (int i = round * 100; i < round * 100 + 100; ++i) {
-      if (round > 0) EXPECT_FALSE(p.contains(mid_of(i - 100)));
+      if (round > 0) {
+        EXPECT_FALSE(p.contains(mid_of(i - 100)));
+      }
       auto h = p.take(mid_of(i));
       ASSERT_TRUE(h) << mid_of(i);
       std::move (*h)(nullptr, reply_to(mid_of(i), i));
