@@ -783,15 +783,12 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<std::vector<NodeEntry>> get_service_presence(std::string name) {
     name = name_or_own(std::move(name));
-    auto now = std::chrono::steady_clock::now();
-    if (auto it = presence_cache.find(name); it != presence_cache.end()) {
-      if (it->second.expires > now) {
-        auto copy = it->second.entries;
-        shuffle(copy);
-        co_return copy;
-      }
-      presence_cache.erase(it);
+    if (const auto* cached = cached_presence(name)) {
+      auto copy = *cached;
+      shuffle(copy);
+      co_return copy;
     }
+    presence_cache.erase(name);  // expired, if there at all
     auto fresh = co_await lookup_presence(name);
     if (!fresh.empty() && opts.presence_cache_ttl.count() > 0) {
       presence_cache[name] = {std::chrono::steady_clock::now() + opts.presence_cache_ttl, fresh};
@@ -817,7 +814,8 @@ struct Hydra::Impl : std::enable_shared_from_this<Impl> {
   // The fresh cache entries of `name`, or nullptr when Redis must be asked.
   const std::vector<NodeEntry>* cached_presence(const std::string& name) {
     auto it = presence_cache.find(name);
-    // The coarse clock (read on every send) may keep an entry up to one tick past its lifetime.
+    // Read on every send, so from the coarse clock: an entry may be kept a few milliseconds
+    // past its lifetime (one tick, more when the kernel's tick is late).
     if (it == presence_cache.end() || it->second.expires <= coarse_steady_now()) {
       return nullptr;
     }
