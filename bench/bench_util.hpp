@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -213,28 +215,46 @@ inline int run_child(boost::asio::io_context& io, boost::asio::awaitable<void> m
 
 // Spawns `n` workers made by `make(w)` and runs `io` until all have finished (at most `limit`);
 // returns when the last one finished. Rethrows the first failure.
+//
+// The loop is one `io.run()`, stopped by the last worker, as an application runs its
+// io_context. (`run_for` runs each handler in a call of its own, with a fresh per-thread context
+// that drops Asio's cache of recycled handler memory; under callgrind that made no measurable
+// difference to the instructions per round trip, but the clients now run as applications do.)
 template <class Make>
 std::chrono::steady_clock::time_point run_workers(
     boost::asio::io_context& io, int n, Make make,
     std::chrono::seconds limit = std::chrono::seconds(60)) {
   using Clock = std::chrono::steady_clock;
-  int left = n;
-  std::exception_ptr error;
-  Clock::time_point end{};
+  struct State {
+    int left = 0;
+    std::exception_ptr error;
+    Clock::time_point end{};
+  };
+  auto state = std::make_shared<State>();
+  state->left = n;
+  if (io.stopped()) io.restart();
+  boost::asio::steady_timer deadline(io, limit);
+  deadline.async_wait([&io](boost::system::error_code ec) {
+    if (!ec) io.stop();
+  });
   for (int w = 0; w < n; ++w) {
-    boost::asio::co_spawn(io, make(w), [&](std::exception_ptr e) {
-      if (e && !error) error = e;
-      if (--left == 0) end = Clock::now();
+    boost::asio::co_spawn(io, make(w), [state, &io](std::exception_ptr e) {
+      if (e && !state->error) state->error = e;
+      if (--state->left == 0) {
+        state->end = Clock::now();
+        io.stop();
+      }
     });
   }
-  auto deadline = Clock::now() + limit;
-  while (left > 0 && Clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    if (io.stopped()) io.restart();
-  }
-  if (left > 0) fail("workers did not finish in time");
-  if (error) std::rethrow_exception(error);
-  return end;
+  if (n > 0) io.run();
+  // The deadline's handler runs here, before `deadline` goes away.
+  deadline.cancel();
+  io.restart();
+  io.poll();
+  if (io.stopped()) io.restart();
+  if (state->left > 0) fail("workers did not finish in time");
+  if (state->error) std::rethrow_exception(state->error);
+  return state->end;
 }
 
 }  // namespace hydra::bench

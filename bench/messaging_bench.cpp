@@ -1302,10 +1302,11 @@ int run(const Options& opt) {
              fmt(*std::min_element(v.begin(), v.end()) * 100.0, 0) + "-" +
              fmt(*std::max_element(v.begin(), v.end()) * 100.0, 0) + "%)";
     };
-    std::printf("  %zu pairs at %d in flight, C++ %% of bare (median; range): enqueue %s, drain %s, "
-                "e2e %s\n",
-                queue_pairs.enqueue.size(), kManyQueue, range(queue_pairs.enqueue).c_str(),
-                range(queue_pairs.drain).c_str(), range(queue_pairs.e2e).c_str());
+    std::printf(
+        "  %zu pairs at %d in flight, C++ %% of bare (median; range): enqueue %s, drain %s, "
+        "e2e %s\n",
+        queue_pairs.enqueue.size(), kManyQueue, range(queue_pairs.enqueue).c_str(),
+        range(queue_pairs.drain).c_str(), range(queue_pairs.e2e).c_str());
   }
   std::printf("  (e2e blocking ratios are against the polling e2e of Node / bare)\n");
   if (cq1.e2e_consumer > 0 && cq_many.e2e_consumer > 0) {
@@ -1343,7 +1344,7 @@ int run(const Options& opt) {
   bool q_latency = all3(cq1, nq1, 1.0);
   // With --pairs, 16 in flight is judged by each operation's median over the pairs.
   bool q_bare = all3(cq1, bq1, 0.75) && (queue_pairs.empty() ? all3(cq_many, bq_many, 0.75)
-                                                              : queue_pairs.all_at_least(0.75));
+                                                             : queue_pairs.all_at_least(0.75));
   // An aim whose rows were skipped (--no-node, --only) is not judged.
   auto met = [](bool b, bool measured = true) {
     return !measured ? "not measured" : b ? "met" : "NOT met";
