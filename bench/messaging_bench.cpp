@@ -1080,6 +1080,13 @@ double median_of(std::vector<double> v) {
   return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+// Ratios as "median% (min-max%)"; `v` is not empty.
+std::string median_with_range(const std::vector<double>& v) {
+  return fmt(median_of(v) * 100.0, 0) + "% (" +
+         fmt(*std::min_element(v.begin(), v.end()) * 100.0, 0) + "-" +
+         fmt(*std::max_element(v.begin(), v.end()) * 100.0, 0) + "%)";
+}
+
 // "x % of y", rounded.
 std::string percent_of(double x, double y) {
   return y > 0 ? fmt(100.0 * x / y, 0) + "%" : std::string("-");
@@ -1266,10 +1273,8 @@ int run(const Options& opt) {
         fmt(ratio(c->per_second, b->per_second) * 100.0, 0).c_str());
   }
   if (!pair_ratios.empty()) {
-    std::printf("  %zu pairs at %d in flight: C++ = %s%% of bare (median; %s-%s%%)\n",
-                pair_ratios.size(), kManyMessages, fmt(median_of(pair_ratios) * 100.0, 0).c_str(),
-                fmt(*std::min_element(pair_ratios.begin(), pair_ratios.end()) * 100.0, 0).c_str(),
-                fmt(*std::max_element(pair_ratios.begin(), pair_ratios.end()) * 100.0, 0).c_str());
+    std::printf("  %zu pairs at %d in flight: C++ = %s of bare (median; range)\n",
+                pair_ratios.size(), kManyMessages, median_with_range(pair_ratios).c_str());
   }
   std::printf(
       "\nCPU per round trip (us; client = client thread, server = echo process, or thread for "
@@ -1297,16 +1302,11 @@ int run(const Options& opt) {
   q_ratio_row("C++ / Node", cq_many, nq_many, false);
   q_ratio_row("C++ % of bare", cq_many, bq_many, true);
   if (!queue_pairs.empty()) {
-    auto range = [](const std::vector<double>& v) {
-      return fmt(median_of(v) * 100.0, 0) + "% (" +
-             fmt(*std::min_element(v.begin(), v.end()) * 100.0, 0) + "-" +
-             fmt(*std::max_element(v.begin(), v.end()) * 100.0, 0) + "%)";
-    };
     std::printf(
         "  %zu pairs at %d in flight, C++ %% of bare (median; range): enqueue %s, drain %s, "
         "e2e %s\n",
-        queue_pairs.enqueue.size(), kManyQueue, range(queue_pairs.enqueue).c_str(),
-        range(queue_pairs.drain).c_str(), range(queue_pairs.e2e).c_str());
+        queue_pairs.enqueue.size(), kManyQueue, median_with_range(queue_pairs.enqueue).c_str(),
+        median_with_range(queue_pairs.drain).c_str(), median_with_range(queue_pairs.e2e).c_str());
   }
   std::printf("  (e2e blocking ratios are against the polling e2e of Node / bare)\n");
   if (cq1.e2e_consumer > 0 && cq_many.e2e_consumer > 0) {
