@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <deque>
+#include <optional>
 #include <set>
 #include <type_traits>
 #include <utility>
@@ -156,6 +157,41 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   bool dispatching = false;
   bool started = false;
   bool stopping = false;
+
+  // Requests that other single-threaded connections on this thread queue while a reader hands
+  // out its replies (a reply on a subscriber connection resuming a coroutine that publishes on
+  // the command connection) are written when the reader is done, as its own follow-ups are,
+  // instead of each of those connections waking its writer. The readers' dispatches on this
+  // thread, innermost first; the connections waiting for the innermost, linked through
+  // `next_follow_up`.
+  struct FollowUps {
+    std::shared_ptr<Impl> first;
+    FollowUps* outer = nullptr;
+  };
+  static thread_local FollowUps* follow_ups;
+  std::shared_ptr<Impl> next_follow_up;
+  bool waiting_for_follow_ups = false;
+
+  // Opened by a reader around the handing out of its replies; writes (or hands to their
+  // writers) what the other connections queued meanwhile, also when the reader leaves by an
+  // exception.
+  class FollowUpScope {
+   public:
+    FollowUpScope() : scope_{nullptr, follow_ups} { follow_ups = &scope_; }
+    ~FollowUpScope() {
+      follow_ups = scope_.outer;
+      while (auto c = std::move(scope_.first)) {
+        scope_.first = std::move(c->next_follow_up);
+        c->waiting_for_follow_ups = false;
+        c->flush_follow_ups();
+      }
+    }
+    FollowUpScope(const FollowUpScope&) = delete;
+    FollowUpScope& operator=(const FollowUpScope&) = delete;
+
+   private:
+    FollowUps scope_;
+  };
 
   // Finished requests kept for reuse, with their buffers: a busy connection then allocates no
   // Pending, payload or reply vector per request.
@@ -308,12 +344,28 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     p->wait_for_connection = options.wait_for_connection;
     write_queue.push_back(std::move(p));
     auto deadline = write_queue.back()->deadline;
-    writer_signal.cancel();
+    // A follow-up is written when the reader that is handing out replies is done
+    // (flush_follow_ups): this connection's own, or on this thread another single-threaded
+    // connection's (FollowUps). Anything else wakes the writer.
+    if (!dispatching) {
+      if (config.single_threaded && follow_ups) {
+        join_follow_ups(*follow_ups);
+      } else {
+        writer_signal.cancel();
+      }
+    }
     if (config.early_write_threshold && dispatching &&
         write_queue.size() >= config.early_write_threshold) {
       write_early();
     }
     if (deadline < deadline_timer.expiry()) deadline_timer.cancel();
+  }
+
+  void join_follow_ups(FollowUps& scope) {
+    if (waiting_for_follow_ups) return;
+    waiting_for_follow_ups = true;
+    next_follow_up = std::move(scope.first);
+    scope.first = shared_from_this();
   }
 
   void fail_all(std::deque<std::unique_ptr<Pending>>& q, std::error_code ec) {
@@ -436,11 +488,34 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       // every reply out of it.
       decoder.feed_view({read_buffer.data(), n});
       dispatching = true;
-      while (auto* r = decoder.next_in_slot()) {
-        dispatch_reply(*r);
-        if (stopping) co_return;
+      {
+        std::optional<FollowUpScope> others;
+        if (config.single_threaded) others.emplace();
+        while (auto* r = decoder.next_in_slot()) {
+          dispatch_reply(*r);
+          if (stopping) co_return;
+        }
+        dispatching = false;
+        flush_follow_ups();
       }
     }
+  }
+
+  // Writes the follow-ups the reply handlers just queued: what the writer would write on its
+  // next turn, written without that turn (a queue hop, and the reactor poll the scheduler runs
+  // between two handlers). What the socket does not take now, or a request queued while a
+  // write is under way, is left to the writer.
+  void flush_follow_ups() {
+    wrote_early = false;
+    if (write_queue.empty()) return;
+    if (write_buffer.empty() && state == State::connected && transport.can_try_write()) {
+      take_queued();
+      if (!write_buffer.empty()) {
+        ++writer_writes;
+        write_buffer.erase(0, transport.try_write(asio::buffer(write_buffer)));
+      }
+    }
+    if (!write_buffer.empty() || !write_queue.empty()) writer_signal.cancel();
   }
 
   // Moves every queued request into the output buffer and the in-flight list.
@@ -471,7 +546,12 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       wrote_early = false;
       if (write_buffer.empty()) continue;
       ++writer_writes;
-      co_await transport.write(asio::buffer(write_buffer));
+      // Written at once when the socket takes it all, as it mostly does: no asynchronous
+      // completion to wait for (a queue hop, and a reactor poll, less per write).
+      if (transport.can_try_write()) {
+        write_buffer.erase(0, transport.try_write(asio::buffer(write_buffer)));
+      }
+      if (!write_buffer.empty()) co_await transport.write(asio::buffer(write_buffer));
       write_buffer.clear();
     }
   }
@@ -645,6 +725,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     if (!started) set_state(State::stopped, "stopped");
   }
 };
+
+thread_local Connection::Impl::FollowUps* Connection::Impl::follow_ups = nullptr;
 
 Connection::Connection(asio::any_io_executor executor, Config config, Mode mode)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(config), mode)) {}

@@ -110,15 +110,18 @@ TEST(Connection, ManyConcurrentCommandsArePipelinedAndMatchedInOrder) {
   EXPECT_EQ(conn.connect_count(), 1u);
 }
 
-// Many coroutines with large values: early writes (threshold 1, so one per turn of the writer)
-// that the socket takes only in part, mixed with the writer's writes, must keep every request's
-// bytes in order and match every reply to its request.
-TEST(Connection, EarlyWritesKeepOrderWhenTheSocketTakesOnlyPart) {
+// Many coroutines with large values: writes that the socket takes only in part must keep every
+// request's bytes in order and match every reply to its request. With threshold 1 these are early
+// writes (one per batch of replies), the reader's writes of the remaining follow-ups and the
+// writer's; with 0 only the last two.
+class ConnectionPartialWrites : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(ConnectionPartialWrites, KeepOrderWhenTheSocketTakesOnlyPart) {
   RedisServer server;
   asio::io_context io;
   auto config = config_for(server);
   config.single_threaded = true;
-  config.early_write_threshold = 1;
+  config.early_write_threshold = GetParam();
   Connection conn(io.get_executor(), config);
   conn.start();
   constexpr int kWorkers = 32;
@@ -145,8 +148,72 @@ TEST(Connection, EarlyWritesKeepOrderWhenTheSocketTakesOnlyPart) {
   EXPECT_EQ(ok, kWorkers * kRounds);
   EXPECT_EQ(conn.connect_count(), 1u);
   auto writes = conn.write_counts();
-  EXPECT_GT(writes.early, 0u);
+  if (GetParam() == 0) {
+    EXPECT_EQ(writes.early, 0u);
+  } else {
+    EXPECT_GT(writes.early, 0u);
+  }
   EXPECT_GT(writes.writer, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(EarlyWriteThreshold, ConnectionPartialWrites,
+                         ::testing::Values(std::size_t{1}, std::size_t{0}));
+
+// A request that one single-threaded connection's reply or message handler makes on another
+// connection of the same thread is written when the reader is done handing out its replies, not
+// by that connection's writer. A chain with one message at a time stalls if such a request is
+// ever left unwritten: each message on the subscriber connection publishes the next on the
+// command connection, whose reply makes an INCR on a third connection; every tenth message also
+// makes a request on a connection with a strand of its own, which is written by its writer.
+TEST(Connection, RequestsQueuedWhileAnotherConnectionHandsOutRepliesAreWritten) {
+  RedisServer server;
+  asio::io_context io(1);
+  auto single = config_for(server);
+  single.single_threaded = true;
+  Connection pub(io.get_executor(), single);
+  Connection counter(io.get_executor(), single);
+  Connection sub(io.get_executor(), single, hydra::redis::Mode::subscriber);
+  Connection stranded(io.get_executor(), config_for(server));
+  constexpr int kMessages = 2000;
+  int received = 0, out_of_order = 0, failed = 0, incremented = 0, stranded_done = 0;
+  auto publish = [&](int n) {
+    pub.async_exec_one(
+        cmd("PUBLISH", "chain", std::to_string(n)), {}, [&](std::error_code ec, Reply r) {
+          if (ec || r.as_integer() != 1) ++failed;
+          counter.async_exec_one(cmd("INCR", "chain:count"), {}, [&](std::error_code e, Reply) {
+            if (e) ++failed;
+            ++incremented;
+          });
+        });
+  };
+  sub.set_message_handler([&](std::string_view, std::string_view payload) {
+    if (payload != std::to_string(received)) ++out_of_order;
+    ++received;
+    if (received % 10 == 0) {
+      stranded.async_exec_one(cmd("PING"), {}, [&](std::error_code e, Reply) {
+        if (e) ++failed;
+        ++stranded_done;
+      });
+    }
+    if (received < kMessages) publish(received);
+  });
+  pub.start();
+  counter.start();
+  sub.start();
+  stranded.start();
+  run_on(io, [&]() -> asio::awaitable<void> { co_await sub.subscribe(cmd("chain")); });
+  publish(0);
+  hydra::test::run_until(
+      io, [&] { return incremented >= kMessages && stranded_done >= kMessages / 10; }, 30s);
+  EXPECT_EQ(received, kMessages);
+  EXPECT_EQ(out_of_order, 0);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(incremented, kMessages);
+  EXPECT_EQ(stranded_done, kMessages / 10);
+  EXPECT_EQ(server.cli({"GET", "chain:count"}), std::to_string(kMessages));
+  for (auto* c : {&pub, &counter, &sub, &stranded})
+    c->stop();
+  io.run_for(50ms);
 }
 
 // Replies handled on a single-threaded connection resume their coroutine at once; a burst of

@@ -66,9 +66,10 @@ struct Config {
   /// are written at once (if the socket takes them without waiting) instead of after every
   /// reply handler that is already queued has run. Redis then works on them while the client
   /// is still handling earlier replies, instead of the two taking turns. At most one such early
-  /// write per turn of the writer; requests made from anywhere else wait for the writer. Zero:
-  /// only the writer writes, once per turn of the event loop. TCP and Unix sockets; over TLS
-  /// the writer always writes.
+  /// write per batch of replies read. Zero: no early writes; the follow-ups are written when
+  /// the reader has handed out every reply it read (as they are after an early write), the rest
+  /// by the writer, once per turn of the event loop. TCP and Unix sockets; over TLS the writer
+  /// always writes.
   std::size_t early_write_threshold = 8;
 };
 
