@@ -21,6 +21,7 @@
 #include "common/clock.hpp"
 #include "common/executors.hpp"
 #include "hydra/error.hpp"
+#include "redis/early_write.hpp"
 #include "redis/resp.hpp"
 #include "redis/transport.hpp"
 
@@ -150,8 +151,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // Bytes of requests already moved to `inflight` that are not written yet; the writer keeps
   // them here until its write has completed, so non-empty also means a write is under way.
   std::string write_buffer;
-  // An early write happened since the writer last ran (at most one per turn, see write_early).
-  bool wrote_early = false;
+  // Early writes made while handing out the current batch of replies (see write_early).
+  unsigned early_writes_in_batch = 0;
   // The reader is handing this connection's replies to their handlers: requests queued now are
   // follow-ups to them, which is when an early write overlaps the client with Redis.
   bool dispatching = false;
@@ -354,8 +355,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         writer_signal.cancel();
       }
     }
-    if (config.early_write_threshold && dispatching &&
-        write_queue.size() >= config.early_write_threshold) {
+    if (dispatching && early_write_due(write_queue.size(), inflight.size() + write_queue.size(),
+                                       config.early_write_threshold, early_writes_in_batch)) {
       write_early();
     }
     if (deadline < deadline_timer.expiry()) deadline_timer.cancel();
@@ -488,6 +489,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       // every reply out of it.
       decoder.feed_view({read_buffer.data(), n});
       dispatching = true;
+      early_writes_in_batch = 0;
       {
         std::optional<FollowUpScope> others;
         if (config.single_threaded) others.emplace();
@@ -506,7 +508,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // between two handlers). What the socket does not take now, or a request queued while a
   // write is under way, is left to the writer.
   void flush_follow_ups() {
-    wrote_early = false;
     if (write_queue.empty()) return;
     if (write_buffer.empty() && state == State::connected && transport.can_try_write()) {
       take_queued();
@@ -539,11 +540,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         // being cancelled by the parallel group.
         auto cs = co_await asio::this_coro::cancellation_state;
         if (stopping || cs.cancelled() != asio::cancellation_type::none) co_return;
-        wrote_early = false;
       }
       // Everything queued goes out in one write: this is the automatic pipelining.
       take_queued();
-      wrote_early = false;
       if (write_buffer.empty()) continue;
       ++writer_writes;
       // Written at once when the socket takes it all, as it mostly does: no asynchronous
@@ -562,15 +561,15 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // `dispatching`): requests made while other work is handled, such as an echo answering the
   // messages of its subscriber connection, gained nothing from going early, and the extra writes
   // cost the process and Redis CPU (docs/benchmarks.md, "After follow-up-only early writes").
-  // At most once between two runs of the writer: more, smaller writes would cost Redis and the
-  // subscribers more system calls than the overlap gains when every process is busy. What the
-  // socket does not take is left to the writer.
+  // When: early_write_due (src/redis/early_write.hpp), groups of a quarter of the outstanding
+  // requests, at most four per batch of replies (docs/benchmarks.md, "Early writes in groups").
+  // What the socket does not take is left to the writer.
   void write_early() {
-    if (wrote_early || !write_buffer.empty() || write_queue.empty() || state != State::connected ||
+    if (!write_buffer.empty() || write_queue.empty() || state != State::connected ||
         !transport.can_try_write()) {
       return;
     }
-    wrote_early = true;
+    ++early_writes_in_batch;
     ++early_writes;
     take_queued();
     auto n = transport.try_write(asio::buffer(write_buffer));

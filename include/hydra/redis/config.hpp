@@ -61,16 +61,16 @@ struct Config {
   /// completes them directly, so a command costs no queue hop. Leave it false when several
   /// threads run the executor or call the connection.
   bool single_threaded = false;
-  /// When this many requests queued by this connection's own reply handlers (follow-ups, as a
-  /// queue worker's next command) are waiting to be written and no write is under way, they
-  /// are written at once (if the socket takes them without waiting) instead of after every
-  /// reply handler that is already queued has run. Redis then works on them while the client
-  /// is still handling earlier replies, instead of the two taking turns. At most one such early
-  /// write per batch of replies read. Zero: no early writes; the follow-ups are written when
-  /// the reader has handed out every reply it read (as they are after an early write), the rest
-  /// by the writer, once per turn of the event loop. TCP and Unix sockets; over TLS the writer
-  /// always writes.
-  std::size_t early_write_threshold = 8;
+  /// Requests queued by this connection's own reply handlers (follow-ups, as a queue worker's
+  /// next command) are written early, while the rest of the replies just read are still being
+  /// handled, in groups of a quarter of the requests the connection has outstanding but never
+  /// fewer than this many; at most four such writes per batch of replies, and only when the
+  /// socket takes them without waiting. Redis then works on one group while the client handles
+  /// the replies to another, instead of the two taking turns. Zero: no early writes. Either way
+  /// the follow-ups left are written when the reader has handed out every reply it read, and
+  /// requests made from anywhere else by the writer, once per turn of the event loop. TCP and
+  /// Unix sockets; over TLS the writer always writes.
+  std::size_t early_write_threshold = 2;
 };
 
 /// Parses `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) and
