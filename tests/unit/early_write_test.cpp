@@ -9,33 +9,35 @@
 using hydra::redis::early_write_due;
 using hydra::redis::kEarlyWriteGroups;
 
-TEST(EarlyWrite, ZeroMinimumTurnsItOff) {
-  EXPECT_FALSE(early_write_due(100, 100, 0, 0));
-}
+struct Case {
+  std::size_t queued, outstanding, min_group;
+  unsigned early_writes;
+  bool due;
+  const char* why;
+};
 
-TEST(EarlyWrite, SmallPipelinesUseTheMinimumGroup) {
-  // One request at a time never goes early: there is nothing to overlap.
-  EXPECT_FALSE(early_write_due(1, 1, 2, 0));
-  EXPECT_FALSE(early_write_due(1, 8, 2, 0));
-  EXPECT_TRUE(early_write_due(2, 8, 2, 0));
-  EXPECT_FALSE(early_write_due(7, 16, 8, 0));
-  EXPECT_TRUE(early_write_due(8, 16, 8, 0));
-}
-
-TEST(EarlyWrite, GroupsAreAQuarterOfWhatIsOutstanding) {
-  // 16 workers: groups of 4; 32 (16 producers and 16 consumers on one connection): groups of 8.
-  EXPECT_FALSE(early_write_due(3, 16, 2, 0));
-  EXPECT_TRUE(early_write_due(4, 16, 2, 0));
-  EXPECT_FALSE(early_write_due(7, 32, 2, 0));
-  EXPECT_TRUE(early_write_due(8, 32, 2, 0));
-  EXPECT_FALSE(early_write_due(24, 100, 2, 0));
-  EXPECT_TRUE(early_write_due(25, 100, 2, 0));
-}
-
-TEST(EarlyWrite, AtMostFourPerBatch) {
-  EXPECT_TRUE(early_write_due(4, 16, 2, kEarlyWriteGroups - 1));
-  EXPECT_FALSE(early_write_due(4, 16, 2, kEarlyWriteGroups));
-  EXPECT_FALSE(early_write_due(1000, 1000, 2, kEarlyWriteGroups));
+TEST(EarlyWrite, Cases) {
+  const Case cases[] = {
+      {100, 100, 0, 0, false, "zero minimum turns it off"},
+      {1, 1, 2, 0, false, "one request at a time: nothing to overlap"},
+      {1, 8, 2, 0, false, "below the minimum group"},
+      {2, 8, 2, 0, true, "small pipeline: the minimum group"},
+      {7, 16, 8, 0, false, "a larger minimum holds"},
+      {8, 16, 8, 0, true, "a larger minimum reached"},
+      {3, 16, 2, 0, false, "16 outstanding: groups of 4"},
+      {4, 16, 2, 0, true, "16 outstanding: groups of 4"},
+      {7, 32, 2, 0, false, "32 outstanding (16 producers, 16 consumers): groups of 8"},
+      {8, 32, 2, 0, true, "32 outstanding: groups of 8"},
+      {24, 100, 2, 0, false, "100 outstanding: groups of 25"},
+      {25, 100, 2, 0, true, "100 outstanding: groups of 25"},
+      {4, 16, 2, kEarlyWriteGroups - 1, true, "the fourth early write of a batch"},
+      {4, 16, 2, kEarlyWriteGroups, false, "at most four per batch"},
+      {1000, 1000, 2, kEarlyWriteGroups, false, "at most four per batch, however many"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(early_write_due(c.queued, c.outstanding, c.min_group, c.early_writes), c.due)
+        << c.why << ": queued " << c.queued << ", outstanding " << c.outstanding;
+  }
 }
 
 // A batch of 16 replies to 16 workers, each handler queueing one follow-up: the follow-ups go
