@@ -376,6 +376,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void on_disconnect() {
+    dispatching = false;  // the reader may have left by an exception while handing out replies
     write_buffer.clear();
     fail_all(inflight, make_error_code(errc::disconnected));
     fail_all_not_waiting();
