@@ -162,27 +162,17 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // Requests that other single-threaded connections on this thread queue while a reader hands
   // out its replies (a reply on a subscriber connection resuming a coroutine that publishes on
   // the command connection) are written when the reader is done, as its own follow-ups are,
-  // instead of each of those connections waking its writer. The readers' dispatches on this
-  // thread, innermost first; the connections waiting for the innermost, linked through
-  // `next_follow_up`.
-  struct FollowUps {
-    std::shared_ptr<Impl> first;
-    FollowUps* outer = nullptr;
-  };
-  static thread_local FollowUps* follow_ups;
-  std::shared_ptr<Impl> next_follow_up;
-  bool waiting_for_follow_ups = false;
-
-  // Opened by a reader around the handing out of its replies; writes (or hands to their
-  // writers) what the other connections queued meanwhile, also when the reader leaves by an
-  // exception.
+  // instead of each of those connections waking its writer. A reader opens a FollowUpScope
+  // around the handing out of its replies; the connections waiting for it are linked through
+  // `next_follow_up`, and it writes (or hands to their writers) what they queued, also when the
+  // reader leaves by an exception.
   class FollowUpScope {
    public:
-    FollowUpScope() : scope_{nullptr, follow_ups} { follow_ups = &scope_; }
+    FollowUpScope() : outer_(follow_ups) { follow_ups = this; }
     ~FollowUpScope() {
-      follow_ups = scope_.outer;
-      while (auto c = std::move(scope_.first)) {
-        scope_.first = std::move(c->next_follow_up);
+      follow_ups = outer_;
+      while (auto c = std::move(first_)) {
+        first_ = std::move(c->next_follow_up);
         c->waiting_for_follow_ups = false;
         c->flush_follow_ups();
       }
@@ -190,9 +180,19 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     FollowUpScope(const FollowUpScope&) = delete;
     FollowUpScope& operator=(const FollowUpScope&) = delete;
 
+    void join(std::shared_ptr<Impl> c) {
+      c->next_follow_up = std::move(first_);
+      first_ = std::move(c);
+    }
+
    private:
-    FollowUps scope_;
+    std::shared_ptr<Impl> first_;
+    FollowUpScope* outer_;
   };
+  // The innermost scope open on this thread, if any.
+  static thread_local FollowUpScope* follow_ups;
+  std::shared_ptr<Impl> next_follow_up;
+  bool waiting_for_follow_ups = false;
 
   // Finished requests kept for reuse, with their buffers: a busy connection then allocates no
   // Pending, payload or reply vector per request.
@@ -347,7 +347,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     auto deadline = write_queue.back()->deadline;
     // A follow-up is written when the reader that is handing out replies is done
     // (flush_follow_ups): this connection's own, or on this thread another single-threaded
-    // connection's (FollowUps). Anything else wakes the writer.
+    // connection's (FollowUpScope). Anything else wakes the writer.
     if (!dispatching) {
       if (config.single_threaded && follow_ups) {
         join_follow_ups(*follow_ups);
@@ -362,11 +362,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     if (deadline < deadline_timer.expiry()) deadline_timer.cancel();
   }
 
-  void join_follow_ups(FollowUps& scope) {
+  void join_follow_ups(FollowUpScope& scope) {
     if (waiting_for_follow_ups) return;
     waiting_for_follow_ups = true;
-    next_follow_up = std::move(scope.first);
-    scope.first = shared_from_this();
+    scope.join(shared_from_this());
   }
 
   void fail_all(std::deque<std::unique_ptr<Pending>>& q, std::error_code ec) {
@@ -726,7 +725,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-thread_local Connection::Impl::FollowUps* Connection::Impl::follow_ups = nullptr;
+thread_local Connection::Impl::FollowUpScope* Connection::Impl::follow_ups = nullptr;
 
 Connection::Connection(asio::any_io_executor executor, Config config, Mode mode)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(config), mode)) {}
