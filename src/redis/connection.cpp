@@ -509,14 +509,24 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // write is under way, is left to the writer.
   void flush_follow_ups() {
     if (write_queue.empty()) return;
-    if (write_buffer.empty() && state == State::connected && transport.can_try_write()) {
-      take_queued();
-      if (!write_buffer.empty()) {
-        ++writer_writes;
-        write_buffer.erase(0, transport.try_write(asio::buffer(write_buffer)));
-      }
-    }
+    if (can_write_now() && write_queued_now()) ++writer_writes;
     if (!write_buffer.empty() || !write_queue.empty()) writer_signal.cancel();
+  }
+
+  // Whether the queue may be written here, without the writer: no write is under way and the
+  // socket takes non-blocking writes (TCP or Unix, not TLS).
+  bool can_write_now() const {
+    return write_buffer.empty() && state == State::connected && transport.can_try_write();
+  }
+
+  // Moves the queue into the output buffer and writes what the socket takes now; the rest stays
+  // in the buffer for the writer. False when there was nothing to write (every queued request
+  // had timed out).
+  bool write_queued_now() {
+    take_queued();
+    if (write_buffer.empty()) return false;
+    write_buffer.erase(0, transport.try_write(asio::buffer(write_buffer)));
+    return true;
   }
 
   // Moves every queued request into the output buffer and the in-flight list.
@@ -565,15 +575,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // requests, at most four per batch of replies (docs/benchmarks.md, "Early writes in groups").
   // What the socket does not take is left to the writer.
   void write_early() {
-    if (!write_buffer.empty() || write_queue.empty() || state != State::connected ||
-        !transport.can_try_write()) {
-      return;
-    }
+    if (write_queue.empty() || !can_write_now()) return;
     ++early_writes_in_batch;
-    ++early_writes;
-    take_queued();
-    auto n = transport.try_write(asio::buffer(write_buffer));
-    write_buffer.erase(0, n);
+    if (write_queued_now()) ++early_writes;
     if (!write_buffer.empty()) writer_signal.cancel();
   }
 
