@@ -6,7 +6,8 @@
 // is lost, duplicated or left behind, on any side, so a broken path cannot look fast.
 //
 // `messaging_bench --echo <redis-url> <service>` runs the C++ echo service used by the round-trip
-// measurement (the benchmark starts it as a child process of its own).
+// measurement, and `messaging_bench --bare-echo <host> <port>` the bare one (the benchmark starts
+// each as a child process of its own).
 //
 // `--no-node` skips every Node row (and the aims that need them); `--only messaging|queues`
 // runs one half; `--many N` sets the round trips of the C++ and bare 100-in-flight rows (default
@@ -397,15 +398,17 @@ long payload_index(const char* s, std::size_t len) {
   return i < len && s[i] == ':' ? v : -1;
 }
 
-// The echo side of the bare round trip: every message on bare:srv is republished to bare:cli,
-// pipelined (all messages already read go out together), until "stop".
-void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready,
-                    double& cpu_seconds, long& wakeups) {
+// The echo side of the bare round trip, `messaging_bench --bare-echo <host> <port>`: every
+// message on bare:srv is republished to bare:cli, pipelined (all messages already read go out
+// together), until "stop". It runs in a process of its own, as the C++ and Node echoes do: a
+// thread of the benchmark would share the client's address space, and switching between the two
+// would then cost less than switching between two services ever does. Prints BARE-ECHO-READY
+// once subscribed.
+int run_bare_echo(const std::string& host, int port) {
   RedisCtx sub(host, port), pub(host, port);
   sub.command_ok("SUBSCRIBE %s", "bare:srv");
-  const double cpu0 = thread_cpu_seconds();
-  const long wakeups0 = thread_wakeups();
-  ready = true;
+  std::printf("BARE-ECHO-READY\n");
+  std::fflush(stdout);
   std::vector<redisReply*> batch;
   for (bool stop = false; !stop;) {
     batch.clear();
@@ -428,38 +431,17 @@ void bare_echo_loop(const std::string& host, int port, std::atomic<bool>& ready,
     for (long i = 0; i < published; ++i)
       Guard{pub.get()};
   }
-  cpu_seconds = thread_cpu_seconds() - cpu0;
-  wakeups = thread_wakeups() - wakeups0;
-}
-
-// `cpu_seconds`, `wakeups`: the echo thread's CPU and wakeups from subscribing to "stop".
-void bare_echo_thread(const std::string& host, int port, std::atomic<bool>& ready,
-                      double& cpu_seconds, long& wakeups) {
-  try {
-    bare_echo_loop(host, port, ready, cpu_seconds, wakeups);
-  } catch (const std::exception& e) {
-    std::cerr << "bare echo: " << e.what() << std::endl;
-    std::_Exit(1);
-  }
+  return 0;
 }
 
 RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long count, int inflight,
                                 std::size_t payload_size, pid_t redis_pid) {
-  std::atomic<bool> ready{false};
-  double echo_cpu = 0;
-  long echo_wakeups = 0;
-  std::thread echo(bare_echo_thread, server.host(), static_cast<int>(server.port()),
-                   std::ref(ready), std::ref(echo_cpu), std::ref(echo_wakeups));
-  struct Join {
-    std::thread& t;
-    ~Join() {
-      if (t.joinable()) t.join();
-    }
-  } join{echo};
+  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  hydra::test::Process echo({self, "--bare-echo", server.host(), std::to_string(server.port())}, {},
+                            false);
+  if (!echo.wait_for_line("BARE-ECHO-READY", 20s)) fail("the bare echo did not start");
   RedisCtx sub(server.host(), server.port()), pub(server.host(), server.port());
   sub.command_ok("SUBSCRIBE %s", "bare:cli");
-  while (!ready)
-    std::this_thread::sleep_for(1ms);
 
   std::vector<Clock::time_point> sent_at(static_cast<std::size_t>(count));
   std::vector<double> samples;
@@ -471,6 +453,8 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
   long sent = 0, received = 0, mismatched = 0;
   const double client0 = thread_cpu_seconds(), redis0 = process_cpu_seconds(redis_pid);
   const long client_w0 = thread_wakeups(), redis_w0 = process_wakeups(redis_pid);
+  const double echo0 = process_cpu_seconds(echo.pid());
+  const long echo_w0 = process_wakeups(echo.pid());
   auto start = Clock::now();
   Clock::time_point end = start;
   while (received < count) {
@@ -507,7 +491,9 @@ RoundTripStats bare_round_trips(const hydra::test::RedisServer& server, long cou
   Guard{pub.get()};
   const double client1 = thread_cpu_seconds(), redis1 = process_cpu_seconds(redis_pid);
   const long client_w1 = thread_wakeups(), redis_w1 = process_wakeups(redis_pid);
-  echo.join();
+  const double echo_cpu = process_cpu_seconds(echo.pid()) - echo0;
+  const long echo_wakeups = process_wakeups(echo.pid()) - echo_w0;
+  if (echo.wait(10s) != 0) fail("the bare echo did not end cleanly");
   auto s = summarize(count, inflight, seconds_between(start, end), std::move(samples));
   s.mismatched = mismatched;
   const auto per = [count](double seconds) { return seconds * 1e6 / static_cast<double>(count); };
@@ -1277,9 +1263,8 @@ int run(const Options& opt) {
                 pair_ratios.size(), kManyMessages, median_with_range(pair_ratios).c_str());
   }
   std::printf(
-      "\nCPU per round trip (us; client = client thread, server = echo process, or thread for "
-      "bare)\nand wakeups per round trip of client, server and redis-server (times each "
-      "blocked)\n");
+      "\nCPU per round trip (us; client = client thread, server = echo process)\nand wakeups "
+      "per round trip of client, server and redis-server (times each blocked)\n");
   cpu_row("C++  -> C++ echo", cpp1);
   cpu_row("C++  -> C++ echo", cpp_many);
   cpu_row("Node -> Node echo", node1);
@@ -1406,6 +1391,8 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   try {
     if (argc == 4 && std::string(argv[1]) == "--echo") return run_echo(argv[2], argv[3]);
+    if (argc == 4 && std::string(argv[1]) == "--bare-echo")
+      return run_bare_echo(argv[2], std::atoi(argv[3]));
     Options opt;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
