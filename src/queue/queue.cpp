@@ -25,11 +25,12 @@ namespace qd = queue_detail;
 
 namespace {
 
-// The lease scripts. They read the clock with Redis TIME so every consumer and reclaimer agrees
-// on when a lease expires, whatever the clocks of their hosts say. Each one is a single atomic
-// step, so a crash between "moved" and "leased" (or "unleased" and "removed") cannot happen.
-// Redis >= 5 replicates script effects, which is what allows writes after TIME; the guarded
-// call makes it explicit on servers where it is not yet the default.
+// The lease scripts. Those that set or compare deadlines read the clock with Redis TIME (this
+// prelude) so every consumer and reclaimer agrees on when a lease expires, whatever the clocks
+// of their hosts say. Each script is a single atomic step, so a crash between "moved" and
+// "leased" (or "unleased" and "removed") cannot happen. Redis >= 5 replicates script effects,
+// which is what allows writes after TIME; the guarded call makes it explicit on servers where it
+// is not yet the default.
 constexpr std::string_view kPrelude =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     "local function now_ms()\n"
@@ -56,15 +57,40 @@ constexpr std::string_view kLease =
 
 // KEYS: mqinprogress mqleases mqattempts mqincomplete; ARGV: raw, attempt, completed (1/0),
 // incomplete text. Finishes an item only while this delivery (attempt) still holds the lease:
-// after a reclaim the lease is gone, after a redelivery the attempt count has moved on.
+// after a reclaim the lease is gone, after a redelivery the attempt count has moved on. The
+// lease check is the ZREM itself (it removes nothing when there is no lease), made after the
+// attempt check so a refused mark changes nothing. It reads no clock, so it goes without the
+// prelude: every call a script makes costs Redis noticeably more than the command alone
+// (docs/benchmarks.md, "The leased consumer: one script per item").
 constexpr std::string_view kMark =
-    "if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end\n"
     "if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end\n"
     "redis.call('HDEL', KEYS[3], ARGV[1])\n"
     "redis.call('LREM', KEYS[1], -1, ARGV[1])\n"
     "if ARGV[3] == '0' then redis.call('RPUSH', KEYS[4], ARGV[4]) end\n"
     "return 1\n";
+
+// KEYS: mqinprogress mqleases mqattempts mqincomplete mqrecieved; ARGV: raw, attempt, completed
+// (1/0), incomplete text, lease ms → {marked (1/0)} or {marked, raw, attempt, deadline}.
+// kMark's step then kTake's, in one script: what mark_and_take_next asks of Redis for a leased
+// item when the next one is to be leased too. One script instead of two per item saves Redis a
+// script call and the client a command; the mark is still refused without changing anything
+// when this delivery lost its lease, and the take happens either way.
+constexpr std::string_view kMarkTake =
+    "local marked = 0\n"
+    "if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2]"
+    " and redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then\n"
+    "  redis.call('HDEL', KEYS[3], ARGV[1])\n"
+    "  redis.call('LREM', KEYS[1], -1, ARGV[1])\n"
+    "  if ARGV[3] == '0' then redis.call('RPUSH', KEYS[4], ARGV[4]) end\n"
+    "  marked = 1\n"
+    "end\n"
+    "local raw = redis.call('RPOPLPUSH', KEYS[5], KEYS[1])\n"
+    "if not raw then return {marked} end\n"
+    "local deadline = now_ms() + tonumber(ARGV[5])\n"
+    "redis.call('ZADD', KEYS[2], string.format('%.0f', deadline), raw)\n"
+    "local attempt = redis.call('HINCRBY', KEYS[3], raw, 1)\n"
+    "return {marked, raw, attempt, deadline}\n";
 
 // KEYS: mqleases mqattempts; ARGV: raw, attempt, lease ms → new deadline or nil.
 constexpr std::string_view kExtend =
@@ -111,6 +137,7 @@ enum ScriptId {
   kTakeScript,
   kLeaseScript,
   kMarkScript,
+  kMarkTakeScript,
   kExtendScript,
   kExpiredScript,
   kReclaimScript,
@@ -119,11 +146,11 @@ enum ScriptId {
 
 const std::string& script_source(ScriptId id) {
   static const std::array<std::string, script_count> sources = [] {
-    std::array<std::string_view, script_count> bodies{kTake,   kLease,   kMark,
+    std::array<std::string_view, script_count> bodies{kTake,   kLease,   kMark,   kMarkTake,
                                                       kExtend, kExpired, kReclaim};
     std::array<std::string, script_count> out;
     for (std::size_t i = 0; i < bodies.size(); ++i)
-      out[i] = std::string(kPrelude) + std::string(bodies[i]);
+      out[i] = (i == kMarkScript ? std::string() : std::string(kPrelude)) + std::string(bodies[i]);
     return out;
   }();
   return sources[id];
@@ -227,15 +254,17 @@ struct Queue::Impl {
     return true;
   }
 
+  asio::awaitable<void> load(ScriptId id) {
+    auto reply = co_await hydra.redis().exec(cmd("SCRIPT", "LOAD", script_source(id)));
+    shas[id] = reply.as_string();
+  }
+
   // EVALSHA, loading the script first when Redis does not know it.
   asio::awaitable<Reply> run(ScriptId id, std::vector<std::string> keys,
                              std::vector<std::string> args) {
     auto& conn = hydra.redis();
     for (int round = 0; round < 2; ++round) {
-      if (!loaded(id)) {
-        auto reply = co_await conn.exec(cmd("SCRIPT", "LOAD", script_source(id)));
-        shas[id] = reply.as_string();
-      }
+      if (!loaded(id)) co_await load(id);
       redis::Request request;
       push_evalsha(request, id, keys, args);
       auto reply = co_await conn.exec(std::move(request));
@@ -407,6 +436,38 @@ asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item
   auto service = impl->service_or_own(item.service_name);
   const bool leased_mark = item.lease_until.has_value();
   MarkAndTake out;
+  if (leased_mark && lease) {
+    // Both steps in one script (kMarkTake), loaded first when Redis does not know it. NOSCRIPT
+    // (Redis restarted, or SCRIPT FLUSH) means it ran nothing, so it is loaded and sent again.
+    const std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
+    const std::string attempt = std::to_string(item.attempt);
+    const std::string lease_ms = std::to_string(lease->lease.count());
+    for (int round = 0; round < 2; ++round) {
+      if (!impl->loaded(kMarkTakeScript)) co_await impl->load(kMarkTakeScript);
+      const auto& k = impl->keys(service);  // used before the next co_await (see keys())
+      redis::Request request;
+      impl->push_evalsha(request, kMarkTakeScript,
+                         std::array<std::string_view, 5>{k.in_progress, k.leases, k.attempts,
+                                                         k.incomplete, k.received},
+                         std::array<std::string_view, 5>{item.raw, attempt, completed ? "1" : "0",
+                                                         incomplete, lease_ms});
+      auto reply = co_await impl->hydra.redis().exec(std::move(request));
+      if (impl->unknown_script(kMarkTakeScript, reply)) continue;
+      reply.check();
+      const auto& e = reply.elements;
+      if (e.size() != 1 && e.size() != 4)
+        throw Error(errc::redis_error, "unexpected answer of the queue's mark-and-take script");
+      out.marked = e[0].as_integer() == 1;
+      if (e.size() == 4) {
+        auto next = qd::make_item(e[1].as_string(), service);
+        next.attempt = static_cast<unsigned>(e[2].as_integer());
+        next.lease_until = qd::from_epoch_ms(e[3].as_integer());
+        out.next = std::move(next);
+      }
+      co_return out;
+    }
+    throw Error(errc::redis_error, "queue script could not be loaded");
+  }
   // A script Redis has not been given yet: both steps one after the other (which loads it). A
   // script Redis lost (NOSCRIPT in the batch's answer): that step again on its own.
   const bool unloaded =

@@ -362,12 +362,17 @@ TEST(QueueRedis, MarkAndTakeNextWithLeasesSurvivesAScriptFlush) {
   EXPECT_EQ(server.cli({"LLEN", qd::incomplete_key(kSvc)}), "0");
 }
 
+// Queues jobs "a" and "b" and takes "a" with a lease of 300 ms.
+std::optional<QueuedMessage> lease_a_of_a_and_b(Worker& w) {
+  w.put({{"job", "a"}});
+  w.put({{"job", "b"}});
+  return w.take_leased(300ms);
+}
+
 TEST(QueueRedis, ExpiredLeaseIsRedeliveredAndTheOldHolderCannotMark) {
   RedisServer server;
   Worker w(server);
-  w.put({{"job", "a"}});
-  w.put({{"job", "b"}});
-  auto first = w.take_leased(300ms);
+  auto first = lease_a_of_a_and_b(w);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->attempt, 1u);
   ASSERT_TRUE(first->lease_until);
@@ -381,6 +386,12 @@ TEST(QueueRedis, ExpiredLeaseIsRedeliveredAndTheOldHolderCannotMark) {
   EXPECT_EQ(w.reclaim(), 1u);
   EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
   EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  // Requeued and not yet taken again: its attempt count still matches the old delivery's, but
+  // the lease is gone, so the old holder's mark is refused and changes nothing.
+  EXPECT_FALSE(w.mark(*first, true));
+  EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "2");
+  EXPECT_EQ(server.cli({"HGET", qd::attempts_key(kSvc), first->raw}), "1");
+  EXPECT_EQ(server.cli({"LLEN", qd::incomplete_key(kSvc)}), "0");
   // Requeued at the consuming end: it comes back before "b".
   auto again = w.take_leased(5s);
   ASSERT_TRUE(again);
@@ -397,6 +408,45 @@ TEST(QueueRedis, ExpiredLeaseIsRedeliveredAndTheOldHolderCannotMark) {
   auto b = w.get();
   ASSERT_TRUE(b);
   EXPECT_EQ(body_field(*b, "job"), "\"b\"");
+}
+
+// The leased mark-and-take is one script: a mark refused because the lease was lost changes
+// nothing, and the take still happens; a mark that succeeds removes the lease and the attempt
+// count, and an incomplete item goes to mqincomplete with its reason.
+TEST(QueueRedis, MarkAndTakeNextWithALostLeaseStillTakesTheNextItem) {
+  RedisServer server;
+  Worker w(server);
+  auto first = lease_a_of_a_and_b(w);
+  ASSERT_TRUE(first);
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(w.reclaim(), 1u);  // "a" is back at the consuming end, its lease gone
+
+  auto step = w.mark_and_take(*first, true, "", 5s);
+  EXPECT_FALSE(step.marked);
+  ASSERT_TRUE(step.next);
+  EXPECT_EQ(step.next->raw, first->raw);
+  EXPECT_EQ(step.next->attempt, 2u);
+  ASSERT_TRUE(step.next->lease_until);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "1");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+
+  auto again = std::move(*step.next);
+  step = w.mark_and_take(again, false, "boom", 5s);
+  EXPECT_TRUE(step.marked);
+  ASSERT_TRUE(step.next);
+  EXPECT_EQ(body_field(*step.next, "job"), "\"b\"");
+  EXPECT_EQ(step.next->attempt, 1u);
+  EXPECT_EQ(lrange(server, qd::incomplete_key(kSvc)),
+            std::vector<std::string>{qd::with_reason(first->raw, "boom")});
+  EXPECT_EQ(server.cli({"HEXISTS", qd::attempts_key(kSvc), first->raw}), "0");
+  EXPECT_EQ(server.cli({"ZSCORE", qd::leases_key(kSvc), first->raw}), "");
+
+  step = w.mark_and_take(*step.next, true, "", 5s);
+  EXPECT_TRUE(step.marked);
+  EXPECT_FALSE(step.next);
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"HLEN", qd::attempts_key(kSvc)}), "0");
 }
 
 TEST(QueueRedis, ExtendedLeaseIsNotReclaimed) {
