@@ -78,8 +78,9 @@ class Queue {
   /// At-most-once for the item if this consumer dies (as Node).
   boost::asio::awaitable<std::optional<QueuedMessage>> get_queued_message(std::string service);
 
-  /// Waits up to `timeout` for an item (BRPOPLPUSH on a connection of its own, so other commands
-  /// are not blocked). With `lease`, the item is leased (at-least-once, see LeaseOptions).
+  /// Waits up to `timeout` for an item (on a connection of its own, so other commands are not
+  /// blocked): BRPOPLPUSH, or with `lease` an item taken and leased atomically once the queue
+  /// has one (at-least-once, see LeaseOptions; docs/queues.md, "Blocking waits").
   /// A zero (or negative) timeout does not wait: one attempt, atomic take-and-lease with `lease`.
   /// An empty `service` means this Hydra's own service (also for the other calls).
   boost::asio::awaitable<std::optional<QueuedMessage>> wait_queued_message(

@@ -25,7 +25,7 @@ struct ConsumerOptions {
   std::optional<LeaseOptions> lease = LeaseOptions{};
   /// Handlers running at once. Each worker waits on a Redis connection of its own.
   std::size_t concurrency = 1;
-  /// Longest single blocking wait (BRPOPLPUSH), more than zero; stop() ends a wait at once
+  /// Longest single blocking wait, more than zero; stop() ends a wait at once
   /// either way.
   std::chrono::milliseconds wait{1000};
   /// How often the consumer returns the queue's expired leases to mqrecieved (or dead-letters

@@ -229,6 +229,9 @@ struct Queue::Impl {
   }
 
   bool loaded(ScriptId id) const { return !shas[id].empty(); }
+  // The server has no BLMOVE (Redis < 6.2): leased waits pop, then lease (see
+  // wait_queued_message).
+  bool no_blmove = false;
 
   // Appends EVALSHA of a loaded script to `request`: its keys, then its arguments.
   template <class KeyList, class ArgList>
@@ -382,6 +385,37 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
                                     cmd(std::to_string(lease->lease.count())));
     auto item = Impl::leased_item(reply, service);
     co_return item;
+  }
+
+  if (lease && !impl->no_blmove) {
+    // Leased: the item never leaves mqrecieved unleased. The wait is BLMOVE from the tail of
+    // mqrecieved back to its tail (Redis >= 6.2), which returns once an item is there and moves
+    // nothing; the item is then taken and leased in one script. A consumer that dies in between
+    // leaves the item where it was. Every consumer blocked on the queue wakes for an item; those
+    // the take leaves empty-handed wait again for what is left of `timeout`.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const std::string lease_ms = std::to_string(lease->lease.count());
+    for (;;) {
+      auto taken = co_await impl->run(kTakeScript, Impl::take_keys(service), cmd(lease_ms));
+      if (auto item = Impl::leased_item(taken, service)) co_return item;
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) co_return std::nullopt;
+      redis::RequestOptions opts;
+      opts.timeout = left + kBlockingMargin;
+      const auto received = qd::received_key(service);
+      auto woke = co_await impl->blocking_connection().exec(
+          cmd("BLMOVE", received, received, "RIGHT", "RIGHT", qd::blocking_timeout_arg(left)),
+          opts);
+      if (woke.is_error() && woke.str.find("unknown command") != std::string::npos) {
+        // Redis < 6.2: the pop-then-lease wait below, for what is left of the time.
+        impl->no_blmove = true;
+        timeout = left;
+        break;
+      }
+      woke.check();
+      if (woke.is_nil()) co_return std::nullopt;  // timed out
+    }
   }
 
   redis::RequestOptions opts;

@@ -71,6 +71,25 @@ struct Worker {
       co_return co_await queue->wait_queued_message(kSvc, wait, o);
     });
   }
+  // A leased blocking wait (lease 10 s, at most 5 s) during which {k: 1} is queued after 200 ms.
+  std::optional<QueuedMessage> leased_wait_for_a_late_item() {
+    return run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+      asio::co_spawn(
+          io,
+          [&]() -> asio::awaitable<void> {
+            co_await hydra::test::sleep_for(200ms);
+            boost::json::object m;
+            m["to"] = kSvc + ":/";
+            m["from"] = "client:/";
+            m["body"] = boost::json::object{{"k", 1}};
+            co_await queue->queue_message(m);
+          },
+          asio::detached);
+      hydra::LeaseOptions o;
+      o.lease = 10s;
+      co_return co_await queue->wait_queued_message(kSvc, 5s, o);
+    });
+  }
   bool mark(const QueuedMessage& item, bool completed, std::string reason = {}) {
     return run([&]() -> asio::awaitable<bool> {
       co_return co_await queue->mark_queue_message(item, completed, reason);
@@ -492,30 +511,87 @@ TEST(QueueRedis, DeadLetteredAfterMaxAttempts) {
 TEST(QueueRedis, BlockingLeasedWaitLeasesTheItem) {
   RedisServer server;
   Worker w(server);
-  auto got = w.run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
-    asio::co_spawn(
-        w.io,
-        [&]() -> asio::awaitable<void> {
-          co_await hydra::test::sleep_for(200ms);
-          boost::json::object m;
-          m["to"] = kSvc + ":/";
-          m["from"] = "client:/";
-          boost::json::object body;
-          body["k"] = 1;
-          m["body"] = body;
-          co_await w.queue->queue_message(m);
-        },
-        asio::detached);
-    hydra::LeaseOptions o;
-    o.lease = 10s;
-    co_return co_await w.queue->wait_queued_message(kSvc, 5s, o);
-  });
+  auto got = w.leased_wait_for_a_late_item();
   ASSERT_TRUE(got);
   ASSERT_TRUE(got->lease_until);
   EXPECT_EQ(got->attempt, 1u);
   EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
   EXPECT_TRUE(w.mark(*got, true));
   EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+}
+
+// Two leased blocking waits on one empty queue: an item wakes both, one takes it, and the other
+// goes on waiting (it does not give up early) until the next item. What is in progress is
+// leased whenever the test looks.
+TEST(QueueRedis, LeasedBlockingWaitersShareItemsAndKeepWaiting) {
+  RedisServer server;
+  Worker w(server);
+  hydra::Queue second(w.hydra);
+  std::vector<std::optional<QueuedMessage>> got(2);
+  std::vector<std::string> unleased_seen;
+  w.run([&]() -> asio::awaitable<void> {
+    hydra::LeaseOptions o;
+    o.lease = 10s;
+    int done = 0;
+    auto waiter = [&](hydra::Queue& q, std::size_t slot) -> asio::awaitable<void> {
+      got[slot] = co_await q.wait_queued_message(kSvc, 5s, o);
+      ++done;
+    };
+    asio::co_spawn(w.io, waiter(*w.queue, 0), asio::detached);
+    asio::co_spawn(w.io, waiter(second, 1), asio::detached);
+    for (int n = 0; n < 2; ++n) {
+      co_await hydra::test::sleep_for(300ms);
+      boost::json::object m;
+      m["to"] = kSvc + ":/";
+      m["from"] = "client:/";
+      m["body"] = boost::json::object{{"n", n}};
+      co_await w.queue->queue_message(m);
+      // What is in progress is leased at every look (both counted in one atomic step).
+      for (int look = 0; look < 20 && done < n + 1; ++look) {
+        co_await hydra::test::sleep_for(10ms);
+        auto counts = server.cli({"EVAL",
+                                  "return {redis.call('LLEN', KEYS[1]), "
+                                  "redis.call('ZCARD', KEYS[2])}",
+                                  "2", qd::in_progress_key(kSvc), qd::leases_key(kSvc)});
+        auto nl = counts.find('\n');
+        if (nl == std::string::npos || counts.substr(0, nl) != counts.substr(nl + 1))
+          unleased_seen.push_back("after item " + std::to_string(n) + ": " + counts);
+      }
+    }
+    while (done < 2)
+      co_await hydra::test::sleep_for(10ms);
+  });
+  EXPECT_TRUE(unleased_seen.empty()) << unleased_seen.front();
+  ASSERT_TRUE(got[0]);
+  ASSERT_TRUE(got[1]);
+  EXPECT_NE(got[0]->raw, got[1]->raw);
+  for (const auto& item : got) {
+    EXPECT_TRUE(item->lease_until);
+    EXPECT_EQ(item->attempt, 1u);
+  }
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "2");
+  EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
+}
+
+// On a server without BLMOVE (Redis < 6.2, here renamed away) a leased blocking wait pops and
+// then leases, as before, and times out as asked.
+TEST(QueueRedis, LeasedBlockingWaitWorksWithoutBlmove) {
+  RedisServer server({"--rename-command", "BLMOVE", ""});
+  Worker w(server);
+  hydra::LeaseOptions o;
+  o.lease = 10s;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto none = w.run([&]() -> asio::awaitable<std::optional<QueuedMessage>> {
+    co_return co_await w.queue->wait_queued_message(kSvc, 300ms, o);
+  });
+  EXPECT_FALSE(none);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
+  auto got = w.leased_wait_for_a_late_item();
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->lease_until);
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+  EXPECT_TRUE(w.mark(*got, true));
   EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
 }
 
