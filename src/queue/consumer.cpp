@@ -56,12 +56,17 @@ struct QueueConsumer::State {
   // of its pause after an error, and the item whose handler is running (null between handlers),
   // which its heartbeat extends.
   struct Worker {
-    Worker(Hydra& h, const asio::any_io_executor& ex) : queue(h), pause(ex) {}
+    Worker(Hydra& h, const asio::any_io_executor& ex) : queue(h), pause(ex), wake(ex) {}
     Queue queue;
     asio::steady_timer pause;
+    asio::steady_timer wake;  // an idle worker's wait for the waiter's call (see take_when_idle)
     QueuedMessage* handling = nullptr;
   };
   std::vector<std::unique_ptr<Worker>> workers;
+  // Workers with nothing to do: at most one waits on Redis (`waiting`); the others wait here to
+  // be woken, newest last.
+  bool waiting = false;
+  std::vector<std::size_t> idle;
   asio::steady_timer finished;  // cancelled when the last worker returns
   std::size_t workers_left = 0;
   bool started = false;
@@ -74,7 +79,47 @@ struct QueueConsumer::State {
     for (auto& w : workers) {
       w->queue.stop();
       w->pause.cancel();
+      w->wake.cancel();
     }
+  }
+
+  // Wakes the idle worker that went idle last, if any: an item was just taken from an empty
+  // queue, and another may have come with it.
+  void wake_one_idle() {
+    if (idle.empty()) return;
+    const std::size_t w = idle.back();
+    idle.pop_back();
+    workers[w]->wake.cancel();
+  }
+
+  // The take of a worker whose queue was empty. One idle worker waits on Redis (a blocking wait
+  // of at most `wait`), and every other idle worker waits here until that one takes an item or
+  // `wait` passes, then tries a take that does not block. Each worker that takes an item wakes
+  // the next idle one, so a burst wakes them one after another, while an item that comes alone
+  // costs Redis one wake-up and one take rather than one of each per idle worker: a leased wait
+  // wakes every client blocked on the queue (docs/queues.md, "Blocking waits").
+  asio::awaitable<std::optional<QueuedMessage>> take_when_idle(std::size_t worker) {
+    Worker& own = *workers[worker];
+    std::optional<QueuedMessage> item;
+    if (!waiting) {
+      waiting = true;
+      struct Clear {
+        bool& flag;
+        ~Clear() { flag = false; }
+      } clear{waiting};
+      item = co_await own.queue.wait_queued_message(service, options.wait, options.lease);
+    } else {
+      own.wake.expires_after(options.wait);
+      idle.push_back(worker);
+      boost::system::error_code ec;
+      co_await own.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      std::erase(idle, worker);  // still listed when `wait` passed
+      if (stopping) co_return std::nullopt;
+      item = co_await own.queue.wait_queued_message(service, std::chrono::milliseconds(0),
+                                                    options.lease);
+    }
+    if (item) wake_one_idle();
+    co_return item;
   }
 
   void log_error(const std::string& what) {
@@ -172,7 +217,7 @@ struct QueueConsumer::State {
         next.reset();
         if (!item) {
           if (s.stopping) break;
-          item = co_await queue.wait_queued_message(s.service, s.options.wait, s.options.lease);
+          item = co_await s.take_when_idle(worker);
           if (!item) continue;
         }
         ++s.stats.taken;

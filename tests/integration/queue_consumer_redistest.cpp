@@ -140,6 +140,61 @@ TEST(QueueConsumer, HandlesEveryItemOnceAndMarksItComplete) {
   EXPECT_EQ(server.cli({"HLEN", qd::attempts_key(kSvc)}), "0");
 }
 
+namespace {
+
+// A consumer whose handler records each item's `n` in `seen`.
+hydra::QueueConsumer recording_consumer(Node& node, std::set<long>& seen,
+                                        const hydra::ConsumerOptions& options) {
+  return hydra::QueueConsumer(
+      node.hydra,
+      [&seen](const QueuedMessage& item) -> asio::awaitable<void> {
+        seen.insert(body_n(item));
+        co_return;
+      },
+      options);
+}
+
+// The calls of one command so far, from INFO commandstats (0 when never called).
+long command_calls(const RedisServer& server, const std::string& command) {
+  const std::string stats = server.cli({"INFO", "commandstats"});
+  const std::string key = "cmdstat_" + command + ":calls=";
+  const auto at = stats.find(key);
+  return at == std::string::npos ? 0 : std::stol(stats.substr(at + key.size()));
+}
+
+}  // namespace
+
+// Idle workers do not all wake for each item: one of them waits on Redis and hands the wait on
+// when it takes an item, so an item that arrives at an idle consumer of 8 workers costs about
+// one blocking wait and one take, not eight of each.
+TEST(QueueConsumer, OneIdleWorkerWaitsOnRedisForAll) {
+  RedisServer server;
+  Node node(server);
+  std::set<long> seen;
+  hydra::ConsumerOptions options;
+  options.concurrency = 8;
+  auto consumer = recording_consumer(node, seen, options);
+  consumer.start();
+  run_on(node.io, [&]() -> asio::awaitable<void> { co_await sleep_for(200ms); });
+  const long waits0 = command_calls(server, "blmove");
+  const long scripts0 = command_calls(server, "evalsha");
+  constexpr long kItems = 30;
+  for (long n = 0; n < kItems; ++n) {
+    node.put(n);
+    ASSERT_TRUE(run_until(
+        node.io, [&] { return static_cast<long>(consumer.stats().completed) >= n + 1; }, 10s));
+  }
+  const long waits = command_calls(server, "blmove") - waits0;
+  const long scripts = command_calls(server, "evalsha") - scripts0;
+  node.stop(consumer);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kItems));
+  // Per item: the waiter's wake-up and new wait, the take, the mark-take, and a woken worker's
+  // take that finds nothing; a herd of 8 would be about 8 of each.
+  EXPECT_LE(waits, 3 * kItems) << "blocking waits";
+  EXPECT_LE(scripts, 5 * kItems) << "scripts";
+  EXPECT_GE(waits, kItems) << "the items were waited for, not polled";
+}
+
 TEST(QueueConsumer, AThrowingHandlerMarksTheItemIncompleteWithItsMessage) {
   RedisServer server;
   Node node(server);
@@ -337,13 +392,7 @@ TEST(QueueConsumer, GoesOnAfterRedisRestarts) {
   options.retry_pause = 100ms;
   options.wait = 200ms;
   std::set<long> seen;
-  hydra::QueueConsumer consumer(
-      node.hydra,
-      [&](const QueuedMessage& item) -> asio::awaitable<void> {
-        seen.insert(body_n(item));
-        co_return;
-      },
-      options);
+  auto consumer = recording_consumer(node, seen, options);
   consumer.start();
   ASSERT_TRUE(run_until(node.io, [&] { return consumer.stats().completed >= 1; }));
   server.restart();
