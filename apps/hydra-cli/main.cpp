@@ -449,6 +449,7 @@ asio::awaitable<Output> cmd_queue_stats(hydra::Hydra& hydra, const Request& req)
   o["serviceName"] = req.service;
   o["received"] = stats.received;
   o["inProgress"] = stats.in_progress;
+  o["leased"] = stats.leased;
   o["incomplete"] = stats.incomplete;
   if (stats.oldest_age)
     o["oldestAgeMs"] = stats.oldest_age->count();
@@ -457,9 +458,9 @@ asio::awaitable<Output> cmd_queue_stats(hydra::Hydra& hydra, const Request& req)
   out.json = std::move(o);
   std::vector<std::vector<std::string>> rows;
   rows.push_back({req.service, std::to_string(stats.received), std::to_string(stats.in_progress),
-                  std::to_string(stats.incomplete),
+                  std::to_string(stats.leased), std::to_string(stats.incomplete),
                   stats.oldest_age ? age_text(*stats.oldest_age) : "-"});
-  out.text = table({"SERVICE", "RECEIVED", "IN-PROGRESS", "INCOMPLETE", "OLDEST"}, rows);
+  out.text = table({"SERVICE", "RECEIVED", "IN-PROGRESS", "LEASED", "INCOMPLETE", "OLDEST"}, rows);
   co_return out;
 }
 

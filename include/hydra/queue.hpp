@@ -35,7 +35,10 @@ struct QueuedMessage {
 struct QueueStats {
   long long received = 0;     ///< hydra:service:<svc>:mqrecieved (sic)
   long long in_progress = 0;  ///< :mqinprogress
-  long long incomplete = 0;   ///< :mqincomplete
+  /// Of those, the items leased by hydra-cpp consumers (:mqleases). The rest were taken without
+  /// a lease (Node consumers, get_queued_message): nothing returns them if their consumer died.
+  long long leased = 0;
+  long long incomplete = 0;  ///< :mqincomplete
   /// Age of the oldest item in mqrecieved from its UMF timestamp; nullopt when empty/unknown.
   std::optional<std::chrono::milliseconds> oldest_age;
 };

@@ -616,9 +616,12 @@ asio::awaitable<QueueStats> Queue::stats(std::string service) {
   batch.push_back(cmd("LLEN", qd::in_progress_key(service)));
   batch.push_back(cmd("LLEN", qd::incomplete_key(service)));
   batch.push_back(cmd("LINDEX", qd::received_key(service), "-1"));
+  batch.push_back(cmd("ZCARD", qd::leases_key(service)));
   auto r = co_await impl->hydra.redis().exec_batch(std::move(batch));
-  co_return qd::make_stats(r.at(0).as_integer(), r.at(1).as_integer(), r.at(2).as_integer(),
-                           r.at(3).as_optional_string(), std::chrono::system_clock::now());
+  auto stats = qd::make_stats(r.at(0).as_integer(), r.at(1).as_integer(), r.at(2).as_integer(),
+                              r.at(3).as_optional_string(), std::chrono::system_clock::now());
+  stats.leased = r.at(4).as_integer();
+  co_return stats;
 }
 
 asio::awaitable<std::vector<std::string>> Queue::peek(std::string service, std::size_t limit) {

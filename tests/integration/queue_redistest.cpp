@@ -300,6 +300,7 @@ TEST(QueueRedis, StatsAndPeek) {
       [&]() -> asio::awaitable<hydra::QueueStats> { co_return co_await w.queue->stats(kSvc); });
   EXPECT_EQ(s.received, 2);
   EXPECT_EQ(s.in_progress, 1);
+  EXPECT_EQ(s.leased, 0);
   EXPECT_EQ(s.incomplete, 1);
   ASSERT_TRUE(s.oldest_age);
   EXPECT_GE(s.oldest_age->count(), 40);
@@ -315,6 +316,13 @@ TEST(QueueRedis, StatsAndPeek) {
   });
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0], peeked[0]);
+  // A leased take counts as in progress and as leased.
+  ASSERT_TRUE(w.take_leased(10s));
+  s = w.run(
+      [&]() -> asio::awaitable<hydra::QueueStats> { co_return co_await w.queue->stats(kSvc); });
+  EXPECT_EQ(s.received, 1);
+  EXPECT_EQ(s.in_progress, 2);
+  EXPECT_EQ(s.leased, 1);
   (void)item;
 }
 
