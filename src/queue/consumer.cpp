@@ -96,8 +96,9 @@ struct QueueConsumer::State {
   // of at most `wait`), and every other idle worker waits here until that one takes an item or
   // `wait` passes, then tries a take that does not block. Each worker that takes an item wakes
   // the next idle one, so a burst wakes them one after another, while an item that comes alone
-  // costs Redis one wake-up and one take rather than one of each per idle worker: a leased wait
-  // wakes every client blocked on the queue (docs/queues.md, "Blocking waits").
+  // costs Redis one blocking wait and a few takes however many workers are idle, rather than
+  // one of each per idle worker: a leased wait wakes every client blocked on the queue
+  // (docs/queues.md, "Blocking waits").
   asio::awaitable<std::optional<QueuedMessage>> take_when_idle(std::size_t worker) {
     Worker& own = *workers[worker];
     std::optional<QueuedMessage> item;

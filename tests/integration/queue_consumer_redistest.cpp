@@ -165,8 +165,8 @@ long command_calls(const RedisServer& server, const std::string& command) {
 }  // namespace
 
 // Idle workers do not all wake for each item: one of them waits on Redis and hands the wait on
-// when it takes an item, so an item that arrives at an idle consumer of 8 workers costs about
-// one blocking wait and one take, not eight of each.
+// when it takes an item, so an item that arrives at an idle consumer of 8 workers costs one
+// blocking wait and a few scripts, not eight blocking waits and ten scripts.
 TEST(QueueConsumer, OneIdleWorkerWaitsOnRedisForAll) {
   RedisServer server;
   Node node(server);
