@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <set>
 
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
@@ -245,6 +246,40 @@ TEST_F(QueueInterop, NodeQueuesCppQueueConsumerHandles) {
   EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
   EXPECT_EQ(server.cli({"LRANGE", qd::incomplete_key(kSvc), "0", "-1"}),
             qd::with_reason(failed_raw, "could not process"));
+  EXPECT_EQ(node_command(node, R"({"cmd":"dequeue","service":"qsvc"})", "DEQUEUED"), "null");
+}
+
+// Items Node queues into a queue whose C++ QueueConsumer is idle: its leased wait (which blocks
+// without moving anything) wakes for Node's LPUSH, and every item is taken, leased, handled and
+// marked once.
+TEST_F(QueueInterop, NodeQueuesIntoAnIdleCppQueueConsumer) {
+  RedisServer server;
+  Cpp cpp(server);
+  hydra::test::NodeService node(server.url(), kSvc);
+  std::set<std::string> seen;
+  hydra::ConsumerOptions options;
+  options.service = kSvc;
+  options.concurrency = 2;
+  hydra::QueueConsumer consumer(
+      cpp.hydra,
+      [&](const QueuedMessage& item) -> asio::awaitable<void> {
+        EXPECT_TRUE(item.lease_until);
+        EXPECT_TRUE(seen.insert(item.message.mid()).second) << "handled twice";
+        co_return;
+      },
+      options);
+  consumer.start();
+  hydra::test::pump(cpp.io, 300ms);  // the workers are idle, one blocked on Redis
+  auto mids = node_queues_jobs(node, 3);
+  ASSERT_EQ(mids.size(), 3u);
+  ASSERT_TRUE(hydra::test::run_until(
+      cpp.io, [&] { return consumer.stats().completed >= 3; }, 10s));
+  run_on(cpp.io, [&]() -> asio::awaitable<void> { co_await consumer.stop(); });
+  EXPECT_EQ(seen, std::set<std::string>(mids.begin(), mids.end()));
+  EXPECT_EQ(consumer.stats().taken, 3u);
+  EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "0");
   EXPECT_EQ(node_command(node, R"({"cmd":"dequeue","service":"qsvc"})", "DEQUEUED"), "null");
 }
 
