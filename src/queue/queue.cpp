@@ -60,8 +60,9 @@ constexpr std::string_view kLease =
 // after a reclaim the lease is gone, after a redelivery the attempt count has moved on. The
 // lease check is the ZREM itself (it removes nothing when there is no lease), made after the
 // attempt check so a refused mark changes nothing. It reads no clock, so it goes without the
-// prelude: every call a script makes costs Redis noticeably more than the command alone
-// (docs/benchmarks.md, "The leased consumer: one script per item").
+// prelude (only scripts that call now_ms() get it): every call a script makes costs Redis
+// noticeably more than the command alone (docs/benchmarks.md, "The leased consumer: one script
+// per item").
 constexpr std::string_view kMark =
     "if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end\n"
     "if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end\n"
@@ -150,7 +151,9 @@ const std::string& script_source(ScriptId id) {
                                                       kExtend, kExpired, kReclaim};
     std::array<std::string, script_count> out;
     for (std::size_t i = 0; i < bodies.size(); ++i)
-      out[i] = (i == kMarkScript ? std::string() : std::string(kPrelude)) + std::string(bodies[i]);
+      out[i] = (bodies[i].find("now_ms()") == std::string_view::npos ? std::string()
+                                                                     : std::string(kPrelude)) +
+               std::string(bodies[i]);
     return out;
   }();
   return sources[id];
@@ -262,20 +265,29 @@ struct Queue::Impl {
     shas[id] = reply.as_string();
   }
 
-  // EVALSHA, loading the script first when Redis does not know it.
-  asio::awaitable<Reply> run(ScriptId id, std::vector<std::string> keys,
-                             std::vector<std::string> args) {
+  // EVALSHA of script `id`, written by `fill(request)` (push_evalsha with its keys and
+  // arguments), loading the script first when Redis does not know it. NOSCRIPT (Redis restarted,
+  // or SCRIPT FLUSH) means it ran nothing, so it is loaded and sent again. `fill` runs after any
+  // load, so it may use views of key_cache.
+  template <class Fill>
+  asio::awaitable<Reply> run_with(ScriptId id, Fill fill) {
     auto& conn = hydra.redis();
     for (int round = 0; round < 2; ++round) {
       if (!loaded(id)) co_await load(id);
       redis::Request request;
-      push_evalsha(request, id, keys, args);
+      fill(request);
       auto reply = co_await conn.exec(std::move(request));
       if (unknown_script(id, reply)) continue;
       reply.check();
       co_return reply;
     }
     throw Error(errc::redis_error, "queue script could not be loaded");
+  }
+
+  asio::awaitable<Reply> run(ScriptId id, std::vector<std::string> keys,
+                             std::vector<std::string> args) {
+    return run_with(id, [this, id, keys = std::move(keys), args = std::move(args)](
+                            redis::Request& request) { push_evalsha(request, id, keys, args); });
   }
 
   // The take script's reply: nil, or [raw, attempt, lease-until in epoch ms].
@@ -471,36 +483,29 @@ asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item
   const bool leased_mark = item.lease_until.has_value();
   MarkAndTake out;
   if (leased_mark && lease) {
-    // Both steps in one script (kMarkTake), loaded first when Redis does not know it. NOSCRIPT
-    // (Redis restarted, or SCRIPT FLUSH) means it ran nothing, so it is loaded and sent again.
+    // Both steps in one script (kMarkTake).
     const std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
     const std::string attempt = std::to_string(item.attempt);
     const std::string lease_ms = std::to_string(lease->lease.count());
-    for (int round = 0; round < 2; ++round) {
-      if (!impl->loaded(kMarkTakeScript)) co_await impl->load(kMarkTakeScript);
-      const auto& k = impl->keys(service);  // used before the next co_await (see keys())
-      redis::Request request;
+    auto reply = co_await impl->run_with(kMarkTakeScript, [&](redis::Request& request) {
+      const auto& k = impl->keys(service);
       impl->push_evalsha(request, kMarkTakeScript,
                          std::array<std::string_view, 5>{k.in_progress, k.leases, k.attempts,
                                                          k.incomplete, k.received},
                          std::array<std::string_view, 5>{item.raw, attempt, completed ? "1" : "0",
                                                          incomplete, lease_ms});
-      auto reply = co_await impl->hydra.redis().exec(std::move(request));
-      if (impl->unknown_script(kMarkTakeScript, reply)) continue;
-      reply.check();
-      const auto& e = reply.elements;
-      if (e.size() != 1 && e.size() != 4)
-        throw Error(errc::redis_error, "unexpected answer of the queue's mark-and-take script");
-      out.marked = e[0].as_integer() == 1;
-      if (e.size() == 4) {
-        auto next = qd::make_item(e[1].as_string(), service);
-        next.attempt = static_cast<unsigned>(e[2].as_integer());
-        next.lease_until = qd::from_epoch_ms(e[3].as_integer());
-        out.next = std::move(next);
-      }
-      co_return out;
+    });
+    const auto& e = reply.elements;
+    if (e.size() != 1 && e.size() != 4)
+      throw Error(errc::redis_error, "unexpected answer of the queue's mark-and-take script");
+    out.marked = e[0].as_integer() == 1;
+    if (e.size() == 4) {
+      auto next = qd::make_item(e[1].as_string(), service);
+      next.attempt = static_cast<unsigned>(e[2].as_integer());
+      next.lease_until = qd::from_epoch_ms(e[3].as_integer());
+      out.next = std::move(next);
     }
-    throw Error(errc::redis_error, "queue script could not be loaded");
+    co_return out;
   }
   // A script Redis has not been given yet: both steps one after the other (which loads it). A
   // script Redis lost (NOSCRIPT in the batch's answer): that step again on its own.
