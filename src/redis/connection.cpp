@@ -571,8 +571,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // `dispatching`): requests made while other work is handled, such as an echo answering the
   // messages of its subscriber connection, gained nothing from going early, and the extra writes
   // cost the process and Redis CPU (docs/benchmarks.md, "After follow-up-only early writes").
-  // When: early_write_due (src/redis/early_write.hpp), groups of a quarter of the outstanding
-  // requests, at most four per batch of replies (docs/benchmarks.md, "Early writes in groups").
+  // When: early_write_due (src/redis/early_write.hpp), groups of half the outstanding
+  // requests, at most two per batch of replies (docs/benchmarks.md, "Early writes in groups"
+  // and "Early writes in halves").
   // What the socket does not take is left to the writer.
   void write_early() {
     if (write_queue.empty() || !can_write_now()) return;

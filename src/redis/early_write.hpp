@@ -7,11 +7,15 @@
 
 namespace hydra::redis {
 
-/// The follow-ups of a batch of replies go out in groups of about a quarter of the requests the
+/// The follow-ups of a batch of replies go out in groups of about half the requests the
 /// connection has outstanding, so about this many groups are in circulation: Redis works on one
-/// while the client handles the replies to another, and neither waits for the other to finish a
-/// whole batch. Also the most early writes per batch of replies.
-inline constexpr unsigned kEarlyWriteGroups = 4;
+/// while the client handles the replies to the other, and neither waits for the other to finish
+/// a whole batch. Also the most early writes per batch of replies. Two groups are what two
+/// processes need to overlap, and each group more costs both sides a system call: quarters were
+/// measured against halves on four days and lost on three (docs/benchmarks.md, "Early writes in
+/// halves"). The bare hiredis client of bench/messaging_bench flushes the same way, every 8
+/// commands at 16 in flight.
+inline constexpr unsigned kEarlyWriteGroups = 2;
 
 /// Whether the `queued` follow-ups waiting to be written go out now. `outstanding`: the requests
 /// the connection has written and not yet seen answered, plus the queued ones; `min_group`:

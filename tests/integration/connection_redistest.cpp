@@ -291,7 +291,7 @@ TEST(Connection, EarlyWritesOnlyForRequestsMadeByReplyHandlers) {
   hydra::test::run_until(
       io, [&] { return done >= 2 * kBurst; }, 20s);
   ASSERT_EQ(done, 2 * kBurst);
-  // Groups of at least 4 as the burst grows; at most four early writes for the batch.
+  // Groups of at least 4 as the burst grows; at most two early writes for the batch.
   EXPECT_GT(conn.write_counts().early, before.early);
   EXPECT_LE(conn.write_counts().early, before.early + hydra::redis::kEarlyWriteGroups);
   EXPECT_EQ(server.cli({"GET", "burst"}), std::to_string(2 * kBurst));

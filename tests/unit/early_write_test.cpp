@@ -1,5 +1,5 @@
-// The early-write policy of redis::Connection: groups of a quarter of the outstanding requests,
-// never smaller than the configured minimum, at most four per batch of replies.
+// The early-write policy of redis::Connection: groups of half the outstanding requests, never
+// smaller than the configured minimum, at most two per batch of replies.
 #include "redis/early_write.hpp"
 
 #include <gtest/gtest.h>
@@ -21,18 +21,20 @@ TEST(EarlyWrite, Cases) {
       {100, 100, 0, 0, false, "zero minimum turns it off"},
       {1, 1, 2, 0, false, "one request at a time: nothing to overlap"},
       {1, 8, 2, 0, false, "below the minimum group"},
-      {2, 8, 2, 0, true, "small pipeline: the minimum group"},
+      {2, 4, 2, 0, true, "small pipeline: the minimum group"},
+      {3, 8, 2, 0, false, "8 outstanding: groups of 4"},
       {7, 16, 8, 0, false, "a larger minimum holds"},
       {8, 16, 8, 0, true, "a larger minimum reached"},
-      {3, 16, 2, 0, false, "16 outstanding: groups of 4"},
-      {4, 16, 2, 0, true, "16 outstanding: groups of 4"},
-      {7, 32, 2, 0, false, "32 outstanding (16 producers, 16 consumers): groups of 8"},
-      {8, 32, 2, 0, true, "32 outstanding: groups of 8"},
-      {24, 100, 2, 0, false, "100 outstanding: groups of 25"},
-      {25, 100, 2, 0, true, "100 outstanding: groups of 25"},
-      {4, 16, 2, kEarlyWriteGroups - 1, true, "the fourth early write of a batch"},
-      {4, 16, 2, kEarlyWriteGroups, false, "at most four per batch"},
-      {1000, 1000, 2, kEarlyWriteGroups, false, "at most four per batch, however many"},
+      {7, 16, 2, 0, false, "16 outstanding: groups of 8"},
+      {8, 16, 2, 0, true, "16 outstanding: groups of 8"},
+      {15, 32, 2, 0, false, "32 outstanding (16 producers, 16 consumers): groups of 16"},
+      {16, 32, 2, 0, true, "32 outstanding: groups of 16"},
+      {49, 100, 2, 0, false, "100 outstanding: groups of 50"},
+      {50, 100, 2, 0, true, "100 outstanding: groups of 50"},
+      {3, 5, 2, 0, true, "5 outstanding: groups of 2 (half rounds down)"},
+      {8, 16, 2, kEarlyWriteGroups - 1, true, "the second early write of a batch"},
+      {8, 16, 2, kEarlyWriteGroups, false, "at most two per batch"},
+      {1000, 1000, 2, kEarlyWriteGroups, false, "at most two per batch, however many"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(early_write_due(c.queued, c.outstanding, c.min_group, c.early_writes), c.due)
@@ -41,8 +43,8 @@ TEST(EarlyWrite, Cases) {
 }
 
 // A batch of 16 replies to 16 workers, each handler queueing one follow-up: the follow-ups go
-// out in four groups of four, the last one by the early write itself, none left to the reader.
-TEST(EarlyWrite, ABatchOfSixteenGoesOutInFourGroups) {
+// out in two groups of eight, the last one by the early write itself, none left to the reader.
+TEST(EarlyWrite, ABatchOfSixteenGoesOutInTwoGroups) {
   std::size_t written = 16;  // written and not yet answered
   std::size_t queued = 0;
   unsigned early = 0;
@@ -57,6 +59,6 @@ TEST(EarlyWrite, ABatchOfSixteenGoesOutInFourGroups) {
       ++early;
     }
   }
-  EXPECT_EQ(groups, (std::vector<std::size_t>{4, 4, 4, 4}));
+  EXPECT_EQ(groups, (std::vector<std::size_t>{8, 8}));
   EXPECT_EQ(queued, 0u);
 }

@@ -63,8 +63,8 @@ struct Config {
   bool single_threaded = false;
   /// Requests queued by this connection's own reply handlers (follow-ups, as a queue worker's
   /// next command) are written early, while the rest of the replies just read are still being
-  /// handled, in groups of a quarter of the requests the connection has outstanding but never
-  /// fewer than this many; at most four such writes per batch of replies, and only when the
+  /// handled, in groups of half the requests the connection has outstanding but never fewer
+  /// than this many; at most two such writes per batch of replies, and only when the
   /// socket takes them without waiting. Redis then works on one group while the client handles
   /// the replies to another, instead of the two taking turns. Zero: no early writes. Either way
   /// the follow-ups left are written when the reader has handed out every reply it read, and
