@@ -94,13 +94,23 @@ struct QueueConsumer::State {
 
   // The take of a worker whose queue was empty. One idle worker waits on Redis (a blocking wait
   // of at most `wait`), and every other idle worker waits here until that one takes an item or
-  // `wait` passes, then tries a take that does not block. Each worker that takes an item wakes
-  // the next idle one, so a burst wakes them one after another, while an item that comes alone
-  // costs Redis one blocking wait and a few takes however many workers are idle, rather than
-  // one of each per idle worker: a leased wait wakes every client blocked on the queue
-  // (docs/queues.md, "Blocking waits").
+  // `wait` passes. Each worker that takes an item wakes the next idle one, so a burst wakes them
+  // one after another, while an item that comes alone costs Redis one blocking wait and a few
+  // takes however many workers are idle, rather than one of each per idle worker: a leased wait
+  // wakes every client blocked on the queue (docs/queues.md, "Blocking waits"). A woken worker
+  // that finds nobody waiting on Redis becomes the waiter: the wait's first take is its take,
+  // and when it finds nothing the wait blocks at once (no second take just to learn the queue
+  // is still empty). One that finds a waiter tries a take that does not block.
   asio::awaitable<std::optional<QueuedMessage>> take_when_idle(std::size_t worker) {
     Worker& own = *workers[worker];
+    if (waiting) {
+      own.wake.expires_after(options.wait);
+      idle.push_back(worker);
+      boost::system::error_code ec;
+      co_await own.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      std::erase(idle, worker);  // still listed when `wait` passed
+      if (stopping) co_return std::nullopt;
+    }
     std::optional<QueuedMessage> item;
     if (!waiting) {
       waiting = true;
@@ -110,12 +120,6 @@ struct QueueConsumer::State {
       } clear{waiting};
       item = co_await own.queue.wait_queued_message(service, options.wait, options.lease);
     } else {
-      own.wake.expires_after(options.wait);
-      idle.push_back(worker);
-      boost::system::error_code ec;
-      co_await own.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      std::erase(idle, worker);  // still listed when `wait` passed
-      if (stopping) co_return std::nullopt;
       item = co_await own.queue.wait_queued_message(service, std::chrono::milliseconds(0),
                                                     options.lease);
     }

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <csignal>
+#include <cstdio>
 #include <set>
 #include <stdexcept>
 
@@ -187,11 +188,13 @@ TEST(QueueConsumer, OneIdleWorkerWaitsOnRedisForAll) {
   const long waits = command_calls(server, "blmove") - waits0;
   const long scripts = command_calls(server, "evalsha") - scripts0;
   node.stop(consumer);
+  std::printf("%ld items: %ld BLMOVE, %ld EVALSHA\n", kItems, waits, scripts);
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kItems));
-  // Per item: the waiter's wake-up and new wait, the take, the mark-take, and a woken worker's
-  // take that finds nothing; a herd of 8 would be about 8 of each.
+  // Per item: the waiter's wake-up, its take, the mark-take, and the take of the woken worker
+  // that becomes the next waiter (its wait then blocks without another take); a herd of 8 would
+  // be about 8 of each.
   EXPECT_LE(waits, 3 * kItems) << "blocking waits";
-  EXPECT_LE(scripts, 5 * kItems) << "scripts";
+  EXPECT_LE(scripts, 3 * kItems + kItems / 2) << "scripts";
   EXPECT_GE(waits, kItems) << "the items were waited for, not polled";
 }
 
