@@ -451,6 +451,7 @@ asio::awaitable<Output> cmd_queue_stats(hydra::Hydra& hydra, const Request& req)
   o["inProgress"] = stats.in_progress;
   o["leased"] = stats.leased;
   o["incomplete"] = stats.incomplete;
+  o["claimed"] = stats.claimed;
   if (stats.oldest_age)
     o["oldestAgeMs"] = stats.oldest_age->count();
   else
@@ -459,8 +460,10 @@ asio::awaitable<Output> cmd_queue_stats(hydra::Hydra& hydra, const Request& req)
   std::vector<std::vector<std::string>> rows;
   rows.push_back({req.service, std::to_string(stats.received), std::to_string(stats.in_progress),
                   std::to_string(stats.leased), std::to_string(stats.incomplete),
+                  std::to_string(stats.claimed),
                   stats.oldest_age ? age_text(*stats.oldest_age) : "-"});
-  out.text = table({"SERVICE", "RECEIVED", "IN-PROGRESS", "LEASED", "INCOMPLETE", "OLDEST"}, rows);
+  out.text = table(
+      {"SERVICE", "RECEIVED", "IN-PROGRESS", "LEASED", "INCOMPLETE", "CLAIMED", "OLDEST"}, rows);
   co_return out;
 }
 

@@ -39,6 +39,10 @@ struct QueueStats {
   /// a lease (Node consumers, get_queued_message): nothing returns them if their consumer died.
   long long leased = 0;
   long long incomplete = 0;  ///< :mqincomplete
+  /// :mqclaimed, items a leased blocking wait moved out of mqrecieved and has not leased yet;
+  /// normally 0 (an item stays there for one script), else left by a waiter that died, until
+  /// the next leased take or reclaim_expired.
+  long long claimed = 0;
   /// Age of the oldest item in mqrecieved from its UMF timestamp; nullopt when empty/unknown.
   std::optional<std::chrono::milliseconds> oldest_age;
 };
@@ -83,7 +87,8 @@ class Queue {
 
   /// Waits up to `timeout` for an item (on a connection of its own, so other commands are not
   /// blocked): BRPOPLPUSH, or with `lease` an item taken and leased atomically once the queue
-  /// has one (at-least-once, see LeaseOptions; docs/queues.md, "Blocking waits").
+  /// has one (at-least-once, see LeaseOptions; one item wakes one waiter; docs/queues.md,
+  /// "Blocking waits").
   /// A zero (or negative) timeout does not wait: one attempt, atomic take-and-lease with `lease`.
   /// An empty `service` means this Hydra's own service (also for the other calls).
   boost::asio::awaitable<std::optional<QueuedMessage>> wait_queued_message(
@@ -122,8 +127,10 @@ class Queue {
   /// Extends the lease of an item being processed.
   boost::asio::awaitable<bool> extend_lease(QueuedMessage& item, std::chrono::milliseconds lease);
 
-  /// Returns expired leased items of `service` to mqrecieved (or dead-letters them); returns how
-  /// many were moved. Consumers call it periodically; any instance may.
+  /// Returns expired leased items of `service` to mqrecieved (or dead-letters them), and items
+  /// a leased blocking wait claimed but never took (mqclaimed: its waiter died between its
+  /// wake-up and its take); returns how many were moved. Consumers call it periodically; any
+  /// instance may.
   boost::asio::awaitable<std::size_t> reclaim_expired(std::string service,
                                                       LeaseOptions options = {});
 

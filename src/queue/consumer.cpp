@@ -95,9 +95,10 @@ struct QueueConsumer::State {
   // The take of a worker whose queue was empty. One idle worker waits on Redis (a blocking wait
   // of at most `wait`), and every other idle worker waits here until that one takes an item or
   // `wait` passes. Each worker that takes an item wakes the next idle one, so a burst wakes them
-  // one after another, while an item that comes alone costs Redis one blocking wait and a few
-  // takes however many workers are idle, rather than one of each per idle worker: a leased wait
-  // wakes every client blocked on the queue (docs/queues.md, "Blocking waits"). A woken worker
+  // one after another, while an idle consumer keeps one client blocked on Redis, not one per
+  // idle worker, and each of its blocking waits that times out is renewed once, not by every
+  // worker. (A blocking wait pops, so an item wakes one waiter either way: docs/queues.md,
+  // "Blocking waits".) A woken worker
   // that finds nobody waiting on Redis becomes the waiter: the wait's first take is its take,
   // and when it finds nothing the wait blocks at once (no second take just to learn the queue
   // is still empty). One that finds a waiter tries a take that does not block.

@@ -38,22 +38,32 @@ constexpr std::string_view kPrelude =
     "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "end\n";
 
-// KEYS: mqrecieved mqinprogress mqleases mqattempts; ARGV: lease ms.
-// Moves the oldest item to mqinprogress and leases it → {raw, attempt, deadline} or nil.
+// KEYS: mqrecieved mqinprogress mqleases mqattempts mqclaimed; ARGV: lease ms.
+// Moves the oldest item to mqinprogress and leases it → {raw, attempt, deadline} or nil. An
+// item a leased blocking wait claimed (moved to mqclaimed) comes first: it is the one that wait
+// woke for, or one whose waiter died before its take, and it was the oldest when it was claimed.
 constexpr std::string_view kTake =
-    "local raw = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])\n"
+    "local raw = redis.call('RPOPLPUSH', KEYS[5], KEYS[2])\n"
+    "if not raw then raw = redis.call('RPOPLPUSH', KEYS[1], KEYS[2]) end\n"
     "if not raw then return false end\n"
     "local deadline = now_ms() + tonumber(ARGV[1])\n"
     "redis.call('ZADD', KEYS[3], string.format('%.0f', deadline), raw)\n"
     "local attempt = redis.call('HINCRBY', KEYS[4], raw, 1)\n"
     "return {raw, attempt, deadline}\n";
 
-// KEYS: mqleases mqattempts; ARGV: raw, lease ms. Leases an item a blocking pop already moved.
-constexpr std::string_view kLease =
-    "local deadline = now_ms() + tonumber(ARGV[2])\n"
-    "redis.call('ZADD', KEYS[1], string.format('%.0f', deadline), ARGV[1])\n"
-    "local attempt = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)\n"
-    "return {attempt, deadline}\n";
+// KEYS: mqclaimed mqrecieved; ARGV: limit → items moved. Returns claimed items to the consuming
+// end of mqrecieved, the oldest claimed last in (next to be popped): what a waiter that died
+// between its wake-up and its take left claimed. A live waiter loses nothing by it: its take
+// finds the item in mqrecieved instead.
+constexpr std::string_view kUnclaim =
+    "local n = 0\n"
+    "while n < tonumber(ARGV[1]) do\n"
+    "  local raw = redis.call('LPOP', KEYS[1])\n"
+    "  if not raw then break end\n"
+    "  redis.call('RPUSH', KEYS[2], raw)\n"
+    "  n = n + 1\n"
+    "end\n"
+    "return n\n";
 
 // KEYS: mqinprogress mqleases mqattempts mqincomplete; ARGV: raw, attempt, completed (1/0),
 // incomplete text. Finishes an item only while this delivery (attempt) still holds the lease:
@@ -71,8 +81,9 @@ constexpr std::string_view kMark =
     "if ARGV[3] == '0' then redis.call('RPUSH', KEYS[4], ARGV[4]) end\n"
     "return 1\n";
 
-// KEYS: mqinprogress mqleases mqattempts mqincomplete mqrecieved; ARGV: raw, attempt, completed
-// (1/0), incomplete text, lease ms → {marked (1/0)} or {marked, raw, attempt, deadline}.
+// KEYS: mqinprogress mqleases mqattempts mqincomplete mqrecieved mqclaimed; ARGV: raw, attempt,
+// completed (1/0), incomplete text, lease ms → {marked (1/0)} or {marked, raw, attempt,
+// deadline}.
 // kMark's step then kTake's, in one script: what mark_and_take_next asks of Redis for a leased
 // item when the next one is to be leased too. One script instead of two per item saves Redis a
 // script call and the client a command; the mark is still refused without changing anything
@@ -86,7 +97,8 @@ constexpr std::string_view kMarkTake =
     "  if ARGV[3] == '0' then redis.call('RPUSH', KEYS[4], ARGV[4]) end\n"
     "  marked = 1\n"
     "end\n"
-    "local raw = redis.call('RPOPLPUSH', KEYS[5], KEYS[1])\n"
+    "local raw = redis.call('RPOPLPUSH', KEYS[6], KEYS[1])\n"
+    "if not raw then raw = redis.call('RPOPLPUSH', KEYS[5], KEYS[1]) end\n"
     "if not raw then return {marked} end\n"
     "local deadline = now_ms() + tonumber(ARGV[5])\n"
     "redis.call('ZADD', KEYS[2], string.format('%.0f', deadline), raw)\n"
@@ -136,7 +148,7 @@ constexpr std::string_view kReclaim =
 
 enum ScriptId {
   kTakeScript,
-  kLeaseScript,
+  kUnclaimScript,
   kMarkScript,
   kMarkTakeScript,
   kExtendScript,
@@ -147,7 +159,7 @@ enum ScriptId {
 
 const std::string& script_source(ScriptId id) {
   static const std::array<std::string, script_count> sources = [] {
-    std::array<std::string_view, script_count> bodies{kTake,   kLease,   kMark,   kMarkTake,
+    std::array<std::string_view, script_count> bodies{kTake,   kUnclaim, kMark,   kMarkTake,
                                                       kExtend, kExpired, kReclaim};
     std::array<std::string, script_count> out;
     for (std::size_t i = 0; i < bodies.size(); ++i)
@@ -187,15 +199,16 @@ struct Queue::Impl {
 
   explicit Impl(Hydra& h) : hydra(h) {}
 
-  // The five keys of a service's queue.
+  // The six keys of a service's queue.
   struct Keys {
     explicit Keys(std::string_view service)
         : received(qd::received_key(service)),
           in_progress(qd::in_progress_key(service)),
           incomplete(qd::incomplete_key(service)),
           leases(qd::leases_key(service)),
-          attempts(qd::attempts_key(service)) {}
-    std::string received, in_progress, incomplete, leases, attempts;
+          attempts(qd::attempts_key(service)),
+          claimed(qd::claimed_key(service)) {}
+    std::string received, in_progress, incomplete, leases, attempts, claimed;
   };
   // Built once per service rather than on every call (a consumer works on one or a few
   // queues). Use them before the next co_await: the cache may be cleared meanwhile.
@@ -232,7 +245,7 @@ struct Queue::Impl {
   }
 
   bool loaded(ScriptId id) const { return !shas[id].empty(); }
-  // The server has no BLMOVE (Redis < 6.2): leased waits pop, then lease (see
+  // The server has no BLMOVE (Redis < 6.2): leased waits claim with BRPOPLPUSH (see
   // wait_queued_message).
   bool no_blmove = false;
 
@@ -301,7 +314,26 @@ struct Queue::Impl {
 
   static std::vector<std::string> take_keys(const std::string& service) {
     return cmd(qd::received_key(service), qd::in_progress_key(service), qd::leases_key(service),
-               qd::attempts_key(service));
+               qd::attempts_key(service), qd::claimed_key(service));
+  }
+
+  // A leased wait's block: moves the oldest item of mqrecieved to mqclaimed once there is one,
+  // or answers nil after `left`. BLMOVE, or BRPOPLPUSH on a server without it (Redis < 6.2);
+  // either pops, so one item wakes one waiter.
+  asio::awaitable<Reply> claim_wait(const std::string& service, std::chrono::milliseconds left) {
+    redis::RequestOptions opts;
+    opts.timeout = left + kBlockingMargin;
+    const auto received = qd::received_key(service);
+    const auto claimed = qd::claimed_key(service);
+    const auto timeout = qd::blocking_timeout_arg(left);
+    if (!no_blmove) {
+      auto woke = co_await blocking_connection().exec(
+          cmd("BLMOVE", received, claimed, "RIGHT", "LEFT", timeout), opts);
+      if (!woke.is_error() || woke.str.find("unknown command") == std::string::npos) co_return woke;
+      no_blmove = true;
+    }
+    co_return co_await blocking_connection().exec(cmd("BRPOPLPUSH", received, claimed, timeout),
+                                                  opts);
   }
 
   static std::vector<std::string> mark_keys(const std::string& service) {
@@ -399,12 +431,15 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
     co_return item;
   }
 
-  if (lease && !impl->no_blmove) {
-    // Leased: the item never leaves mqrecieved unleased. The wait is BLMOVE from the tail of
-    // mqrecieved back to its tail (Redis >= 6.2), which returns once an item is there and moves
-    // nothing; the item is then taken and leased in one script. A consumer that dies in between
-    // leaves the item where it was. Every consumer blocked on the queue wakes for an item; those
-    // the take leaves empty-handed wait again for what is left of `timeout`.
+  if (lease) {
+    // Leased: the item is never in progress without its lease. The wait moves the oldest item
+    // of mqrecieved to mqclaimed once there is one (claim_wait), and the take script then moves
+    // it on to mqinprogress and leases it in one step; it takes from mqclaimed first. A waiter
+    // that dies in between leaves the item in mqclaimed, where the next leased take of any
+    // consumer finds it, and reclaim_expired returns it to mqrecieved. The wait pops, so an
+    // item wakes one waiter, not every client blocked on the queue. A waiter whose take comes
+    // back empty-handed (another consumer's take found the item first) waits again for what is
+    // left of `timeout`.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const std::string lease_ms = std::to_string(lease->lease.count());
     for (;;) {
@@ -413,18 +448,7 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
       const auto left =
           std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) co_return std::nullopt;
-      redis::RequestOptions opts;
-      opts.timeout = left + kBlockingMargin;
-      const auto received = qd::received_key(service);
-      auto woke = co_await impl->blocking_connection().exec(
-          cmd("BLMOVE", received, received, "RIGHT", "RIGHT", qd::blocking_timeout_arg(left)),
-          opts);
-      if (woke.is_error() && woke.str.find("unknown command") != std::string::npos) {
-        // Redis < 6.2: the pop-then-lease wait below, for what is left of the time.
-        impl->no_blmove = true;
-        timeout = left;
-        break;
-      }
+      auto woke = co_await impl->claim_wait(service, left);
       woke.check();
       if (woke.is_nil()) co_return std::nullopt;  // timed out
     }
@@ -438,17 +462,7 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
       opts);
   auto raw = reply.as_optional_string();
   if (!raw) co_return std::nullopt;
-  auto item = qd::make_item(std::move(*raw), service);
-  if (lease) {
-    // The window: the item is in mqinprogress without a lease until this script has run; a
-    // consumer dying exactly here leaves it there, as a Node consumer would (docs/queues.md).
-    auto leased =
-        co_await impl->run(kLeaseScript, cmd(qd::leases_key(service), qd::attempts_key(service)),
-                           cmd(item.raw, std::to_string(lease->lease.count())));
-    item.attempt = static_cast<unsigned>(leased.elements.at(0).as_integer());
-    item.lease_until = qd::from_epoch_ms(leased.elements.at(1).as_integer());
-  }
-  co_return item;
+  co_return qd::make_item(std::move(*raw), service);
 }
 
 asio::awaitable<bool> Queue::mark_queue_message(const QueuedMessage& item, bool completed,
@@ -490,8 +504,8 @@ asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item
     auto reply = co_await impl->run_with(kMarkTakeScript, [&](redis::Request& request) {
       const auto& k = impl->keys(service);
       impl->push_evalsha(request, kMarkTakeScript,
-                         std::array<std::string_view, 5>{k.in_progress, k.leases, k.attempts,
-                                                         k.incomplete, k.received},
+                         std::array<std::string_view, 6>{k.in_progress, k.leases, k.attempts,
+                                                         k.incomplete, k.received, k.claimed},
                          std::array<std::string_view, 5>{item.raw, attempt, completed ? "1" : "0",
                                                          incomplete, lease_ms});
     });
@@ -526,10 +540,10 @@ asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item
     const std::size_t mark_replies = request.commands();
     if (lease) {
       const std::string lease_ms = std::to_string(lease->lease.count());
-      impl->push_evalsha(
-          request, kTakeScript,
-          std::array<std::string_view, 4>{k.received, k.in_progress, k.leases, k.attempts},
-          std::array<std::string_view, 1>{lease_ms});
+      impl->push_evalsha(request, kTakeScript,
+                         std::array<std::string_view, 5>{k.received, k.in_progress, k.leases,
+                                                         k.attempts, k.claimed},
+                         std::array<std::string_view, 1>{lease_ms});
     } else {
       request.push("RPOPLPUSH", k.received, k.in_progress);
     }
@@ -582,6 +596,15 @@ asio::awaitable<std::size_t> Queue::reclaim_expired(std::string service, LeaseOp
   auto impl = impl_;
   service = impl->service_or_own(std::move(service));
   std::size_t moved = 0;
+  // Claimed items first: what leased waiters left between their wake-up and their take.
+  for (;;) {
+    auto n = (co_await impl->run(kUnclaimScript,
+                                 cmd(qd::claimed_key(service), qd::received_key(service)),
+                                 cmd(std::to_string(kReclaimBatch))))
+                 .as_integer();
+    moved += static_cast<std::size_t>(n);
+    if (n < kReclaimBatch) break;
+  }
   for (;;) {
     auto expired =
         co_await impl->run(kExpiredScript, cmd(qd::leases_key(service), qd::attempts_key(service)),
@@ -622,10 +645,12 @@ asio::awaitable<QueueStats> Queue::stats(std::string service) {
   batch.push_back(cmd("LLEN", qd::incomplete_key(service)));
   batch.push_back(cmd("LINDEX", qd::received_key(service), "-1"));
   batch.push_back(cmd("ZCARD", qd::leases_key(service)));
+  batch.push_back(cmd("LLEN", qd::claimed_key(service)));
   auto r = co_await impl->hydra.redis().exec_batch(std::move(batch));
   auto stats = qd::make_stats(r.at(0).as_integer(), r.at(1).as_integer(), r.at(2).as_integer(),
                               r.at(3).as_optional_string(), std::chrono::system_clock::now());
   stats.leased = r.at(4).as_integer();
+  stats.claimed = r.at(5).as_integer();
   co_return stats;
 }
 

@@ -35,6 +35,9 @@ std::string leases_key(std::string_view service) {
 std::string attempts_key(std::string_view service) {
   return key(service, "mqattempts");
 }
+std::string claimed_key(std::string_view service) {
+  return key(service, "mqclaimed");
+}
 
 std::string with_reason(std::string_view raw, std::string_view reason) {
   auto parsed = json::try_parse(raw);

@@ -21,6 +21,10 @@ std::string incomplete_key(std::string_view service);
 std::string leases_key(std::string_view service);
 /// `hydra:service:<svc>:mqattempts`: HASH field = stored string, value = deliveries so far.
 std::string attempts_key(std::string_view service);
+/// `hydra:service:<svc>:mqclaimed`: items a leased blocking wait moved out of mqrecieved and its
+/// take has not yet leased (normally for the time of one script). Every leased take looks here
+/// first, and reclaim_expired returns what it finds here to mqrecieved.
+std::string claimed_key(std::string_view service);
 
 /// Node's default when markQueueMessage gets no reason.
 inline constexpr std::string_view kDefaultReason = "reason not provided";

@@ -123,10 +123,11 @@ TEST(CliMessaging, QueueStatsAndPeekWithoutConsumer) {
   EXPECT_EQ(
       hydra::json::stringify(empty),
       R"({"serviceName":"idle-service","received":0,"inProgress":0,"leased":0,"incomplete":0,)"
-      R"("oldestAgeMs":null})");
+      R"("claimed":0,"oldestAgeMs":null})");
   auto text = cli(url, {"queue", "stats", "idle-service"});
   EXPECT_EQ(text.first, 0) << text.second;
-  EXPECT_NE(text.second.find("IN-PROGRESS  LEASED  INCOMPLETE"), std::string::npos) << text.second;
+  EXPECT_NE(text.second.find("IN-PROGRESS  LEASED  INCOMPLETE  CLAIMED"), std::string::npos)
+      << text.second;
   auto none = cli(url, {"queue", "peek", "idle-service"});
   EXPECT_EQ(none.first, 0) << none.second;
   EXPECT_EQ(none.second, "");
@@ -342,7 +343,7 @@ TEST_F(CliMessagingWithService, QueuedMessageIsConsumed) {
   } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(hydra::json::stringify(stats),
             R"({"serviceName":"hello-service","received":0,"inProgress":0,"leased":0,)"
-            R"("incomplete":0,)"
+            R"("incomplete":0,"claimed":0,)"
             R"("oldestAgeMs":null})");
   EXPECT_EQ(server_.cli({"LLEN", "hydra:service:hello-service:mqrecieved"}, kDb), "0");
   EXPECT_EQ(server_.cli({"LLEN", "hydra:service:hello-service:mqinprogress"}, kDb), "0");

@@ -323,6 +323,13 @@ TEST(QueueRedis, StatsAndPeek) {
   EXPECT_EQ(s.received, 1);
   EXPECT_EQ(s.in_progress, 2);
   EXPECT_EQ(s.leased, 1);
+  EXPECT_EQ(s.claimed, 0);
+  // An item a leased wait claimed and did not take (its waiter died) is counted as claimed.
+  server.cli({"RPOPLPUSH", qd::received_key(kSvc), qd::claimed_key(kSvc)});
+  s = w.run(
+      [&]() -> asio::awaitable<hydra::QueueStats> { co_return co_await w.queue->stats(kSvc); });
+  EXPECT_EQ(s.received, 0);
+  EXPECT_EQ(s.claimed, 1);
   (void)item;
 }
 
@@ -529,9 +536,9 @@ TEST(QueueRedis, BlockingLeasedWaitLeasesTheItem) {
   EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
 }
 
-// Two leased blocking waits on one empty queue: an item wakes both, one takes it, and the other
-// goes on waiting (it does not give up early) until the next item. What is in progress is
-// leased whenever the test looks.
+// Two leased blocking waits on one empty queue: an item wakes one of them, which takes it, and
+// the other goes on waiting (it does not give up early) until the next item. What is in
+// progress is leased whenever the test looks, and nothing is left claimed.
 TEST(QueueRedis, LeasedBlockingWaitersShareItemsAndKeepWaiting) {
   RedisServer server;
   Worker w(server);
@@ -580,10 +587,100 @@ TEST(QueueRedis, LeasedBlockingWaitersShareItemsAndKeepWaiting) {
   }
   EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "2");
   EXPECT_EQ(server.cli({"LLEN", qd::received_key(kSvc)}), "0");
+  EXPECT_EQ(server.cli({"LLEN", qd::claimed_key(kSvc)}), "0");
 }
 
-// On a server without BLMOVE (Redis < 6.2, here renamed away) a leased blocking wait pops and
-// then leases, as before, and times out as asked.
+// Four leased blocking waits on one empty queue, as four consumer processes would hold them
+// (each Queue waits on a connection of its own): an item wakes one of them, not all four, so
+// Redis runs one take for it. Before, each wait was a BLMOVE of mqrecieved onto itself, which
+// moved nothing and so woke every waiter, each then running a take.
+TEST(QueueRedis, AnItemWakesOneLeasedWaiterNotAll) {
+  RedisServer server;
+  Worker w(server);
+  constexpr int kWaiters = 4;
+  std::vector<std::unique_ptr<hydra::Queue>> queues;
+  for (int i = 0; i < kWaiters; ++i)
+    queues.push_back(std::make_unique<hydra::Queue>(w.hydra));
+  int returned = 0, with_item = 0;
+  long takes = -1;
+  w.run([&]() -> asio::awaitable<void> {
+    hydra::LeaseOptions o;
+    o.lease = 10s;
+    auto waiter = [&](hydra::Queue& q) -> asio::awaitable<void> {
+      try {
+        if (co_await q.wait_queued_message(kSvc, 10s, o)) ++with_item;
+      } catch (const std::exception&) {
+        // stop() below ends the waits still pending
+      }
+      ++returned;
+    };
+    for (auto& q : queues)
+      asio::co_spawn(w.io, waiter(*q), asio::detached);
+    co_await hydra::test::sleep_for(300ms);  // every waiter blocked
+    const long takes0 = server.command_calls("evalsha");
+    boost::json::object m;
+    m["to"] = kSvc + ":/";
+    m["from"] = "client:/";
+    m["body"] = boost::json::object{{"n", 1}};
+    co_await w.queue->queue_message(m);
+    for (int i = 0; i < 200 && with_item == 0; ++i)
+      co_await hydra::test::sleep_for(10ms);
+    co_await hydra::test::sleep_for(300ms);  // time for any other waiter to wake
+    takes = server.command_calls("evalsha") - takes0;
+    for (auto& q : queues)
+      q->stop();
+    while (returned < kWaiters)
+      co_await hydra::test::sleep_for(10ms);
+  });
+  EXPECT_EQ(with_item, 1);
+  EXPECT_EQ(takes, 1) << "takes run for one item with " << kWaiters << " waiters";
+  EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+  EXPECT_EQ(server.cli({"LLEN", qd::claimed_key(kSvc)}), "0");
+}
+
+// A waiter that dies between its wake-up and its take leaves the item it claimed in mqclaimed.
+// The next leased take of any consumer takes that item first (the plain take and the one of
+// mark_and_take_next), and reclaim_expired returns what is left there to the consuming end of
+// mqrecieved, where Node consumers see it again.
+TEST(QueueRedis, AClaimedItemIsTakenFirstAndReclaimReturnsIt) {
+  RedisServer server;
+  Worker w(server);
+  for (int i = 0; i < 4; ++i)
+    w.put({{"n", i}});
+  const auto claim = [&] {
+    server.cli({"RPOPLPUSH", qd::received_key(kSvc), qd::claimed_key(kSvc)});
+  };
+  claim();  // n 0, the oldest
+  auto first = w.take_leased(10s);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(body_field(*first, "n"), "0");
+  EXPECT_TRUE(first->lease_until);
+  EXPECT_EQ(first->attempt, 1u);
+  EXPECT_EQ(server.cli({"LLEN", qd::claimed_key(kSvc)}), "0");
+
+  claim();  // n 1
+  auto step = w.mark_and_take(*first, true, {}, 10s);
+  EXPECT_TRUE(step.marked);
+  ASSERT_TRUE(step.next);
+  EXPECT_EQ(body_field(*step.next, "n"), "1");
+  EXPECT_TRUE(step.next->lease_until);
+  EXPECT_EQ(server.cli({"LLEN", qd::claimed_key(kSvc)}), "0");
+
+  claim();  // n 2
+  claim();  // n 3
+  EXPECT_EQ(w.reclaim(), 2u);
+  EXPECT_EQ(server.cli({"LLEN", qd::claimed_key(kSvc)}), "0");
+  // Back at the consuming end, oldest first: a Node-style take gets n 2, then n 3.
+  auto two = w.get();
+  auto three = w.get();
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(three);
+  EXPECT_EQ(body_field(*two, "n"), "2");
+  EXPECT_EQ(body_field(*three, "n"), "3");
+}
+
+// On a server without BLMOVE (Redis < 6.2, here renamed away) a leased blocking wait claims with
+// BRPOPLPUSH instead, leases what it claimed, and times out as asked.
 TEST(QueueRedis, LeasedBlockingWaitWorksWithoutBlmove) {
   RedisServer server({"--rename-command", "BLMOVE", ""});
   Worker w(server);
@@ -599,6 +696,8 @@ TEST(QueueRedis, LeasedBlockingWaitWorksWithoutBlmove) {
   ASSERT_TRUE(got);
   ASSERT_TRUE(got->lease_until);
   EXPECT_EQ(server.cli({"ZCARD", qd::leases_key(kSvc)}), "1");
+  EXPECT_EQ(server.cli({"LLEN", qd::claimed_key(kSvc)}), "0");
+  EXPECT_GE(server.command_calls("brpoplpush"), 1);
   EXPECT_TRUE(w.mark(*got, true));
   EXPECT_EQ(server.cli({"LLEN", qd::in_progress_key(kSvc)}), "0");
 }

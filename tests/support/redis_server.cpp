@@ -95,6 +95,13 @@ void RedisServer::restart() {
   start();
 }
 
+long RedisServer::command_calls(const std::string& command) const {
+  const std::string stats = cli({"INFO", "commandstats"});
+  const std::string key = "cmdstat_" + command + ":calls=";
+  const auto at = stats.find(key);
+  return at == std::string::npos ? 0 : std::stol(stats.substr(at + key.size()));
+}
+
 std::string RedisServer::cli(const std::vector<std::string>& args, int db) const {
   std::vector<std::string> argv = {"redis-cli",        "-s",   unix_socket_, "-n",
                                    std::to_string(db), "--raw"};

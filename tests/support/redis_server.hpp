@@ -36,6 +36,9 @@ class RedisServer {
 
   /// Runs redis-cli against this server and returns its trimmed output (raw mode).
   std::string cli(const std::vector<std::string>& args, int db = 0) const;
+  /// How many times `command` (lower case, as INFO commandstats names it) has run so far; 0
+  /// when never.
+  long command_calls(const std::string& command) const;
 
  private:
   void wait_ready();

@@ -13,6 +13,7 @@ TEST(QueueLogic, KeysUseNodesNames) {
   EXPECT_EQ(qd::incomplete_key("svc"), "hydra:service:svc:mqincomplete");
   EXPECT_EQ(qd::leases_key("svc"), "hydra:service:svc:mqleases");
   EXPECT_EQ(qd::attempts_key("svc"), "hydra:service:svc:mqattempts");
+  EXPECT_EQ(qd::claimed_key("svc"), "hydra:service:svc:mqclaimed");
 }
 
 // The value Node 1.9.3's markQueueMessage(msg, false, "could not process") RPUSHed.
