@@ -2,7 +2,11 @@
 // holds an item: `hydra_queue_consumer <redis-url> <service> <lease-ms>` takes one item with a
 // lease, prints "TOOK <mid>" and then sleeps without ever marking it. With a fifth argument
 // `handler` it runs a hydra::QueueConsumer instead, whose handler prints "TOOK <mid>" and never
-// returns (the consumer keeps extending the lease until the process dies).
+// returns (the consumer keeps extending the lease until the process dies). With `work` it runs a
+// hydra::QueueConsumer of 4 workers (reclaiming every 200 ms, up to 1000 attempts) whose handler
+// waits 0-40 ms, then counts the item's `bdy.n` in the hash `chaos:handled` (and a delivery after
+// the first in `chaos:redelivered`) and returns; it
+// prints "READY" once started, for tests that kill such consumers over and over.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,19 +17,24 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <random>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include "hydra/hydra.hpp"
 #include "hydra/queue.hpp"
 #include "hydra/queue_consumer.hpp"
+#include "hydra/redis/connection.hpp"
 
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
   const bool with_handler = argc == 5 && std::string(argv[4]) == "handler";
-  if (argc != 4 && !with_handler) {
-    std::cerr << "usage: hydra_queue_consumer <redis-url> <service> <lease-ms> [handler]\n";
+  const bool work = argc == 5 && std::string(argv[4]) == "work";
+  if (argc != 4 && !with_handler && !work) {
+    std::cerr << "usage: hydra_queue_consumer <redis-url> <service> <lease-ms> [handler|work]\n";
     return 2;
   }
   std::string url = argv[1];
@@ -51,6 +60,35 @@ int main(int argc, char** argv) {
         co_await hydra.init(doc);
         hydra::LeaseOptions lease;
         lease.lease = lease_ms;
+        if (work) {
+          hydra::ConsumerOptions options;
+          options.service = service;
+          lease.max_attempts = 1000;
+          options.lease = lease;
+          options.concurrency = 4;
+          options.reclaim_interval = std::chrono::milliseconds(200);
+          std::minstd_rand rng(static_cast<unsigned>(::getpid()));
+          hydra::QueueConsumer consumer(
+              hydra,
+              [&](const hydra::QueuedMessage& item) -> asio::awaitable<void> {
+                asio::steady_timer pause(co_await asio::this_coro::executor,
+                                         std::chrono::milliseconds(rng() % 41));
+                co_await pause.async_wait(asio::use_awaitable);
+                const auto n = boost::json::serialize(item.message.body().at("n"));
+                (co_await hydra.redis().exec(hydra::redis::cmd("HINCRBY", "chaos:handled", n, "1")))
+                    .check();
+                if (item.attempt > 1)
+                  (co_await hydra.redis().exec(hydra::redis::cmd("INCR", "chaos:redelivered")))
+                      .check();
+              },
+              options);
+          consumer.start();
+          std::printf("READY\n");
+          std::fflush(stdout);
+          asio::steady_timer forever(co_await asio::this_coro::executor,
+                                     asio::steady_timer::time_point::max());
+          co_await forever.async_wait(asio::use_awaitable);
+        }
         if (with_handler) {
           hydra::ConsumerOptions options;
           options.service = service;
