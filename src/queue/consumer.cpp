@@ -98,10 +98,10 @@ struct QueueConsumer::State {
   // one after another, while an idle consumer keeps one client blocked on Redis, not one per
   // idle worker, and each of its blocking waits that times out is renewed once, not by every
   // worker. (A blocking wait pops, so an item wakes one waiter either way: docs/queues.md,
-  // "Blocking waits".) A woken worker
-  // that finds nobody waiting on Redis becomes the waiter: the wait's first take is its take,
-  // and when it finds nothing the wait blocks at once (no second take just to learn the queue
-  // is still empty). One that finds a waiter tries a take that does not block.
+  // "Blocking waits".) A woken worker that finds nobody waiting on Redis becomes the waiter:
+  // the wait's first take is its take, and when it finds nothing the wait blocks at once (no
+  // second take just to learn the queue is still empty). One that finds a waiter tries a take
+  // that does not block.
   asio::awaitable<std::optional<QueuedMessage>> take_when_idle(std::size_t worker) {
     Worker& own = *workers[worker];
     if (waiting) {
