@@ -616,7 +616,13 @@ TEST(QueueRedis, AnItemWakesOneLeasedWaiterNotAll) {
     };
     for (auto& q : queues)
       asio::co_spawn(w.io, waiter(*q), asio::detached);
-    co_await hydra::test::sleep_for(300ms);  // every waiter blocked
+    // Every waiter blocked (its first take done) before the count starts.
+    const auto all_blocked = [&] {
+      const auto clients = server.cli({"INFO", "clients"});
+      return clients.find("blocked_clients:" + std::to_string(kWaiters)) != std::string::npos;
+    };
+    for (int i = 0; i < 500 && !all_blocked(); ++i)
+      co_await hydra::test::sleep_for(10ms);
     const long takes0 = server.command_calls("evalsha");
     boost::json::object m;
     m["to"] = kSvc + ":/";
