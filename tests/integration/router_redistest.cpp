@@ -5,6 +5,7 @@
 // signatures, authentication).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/algorithm/string/case_conv.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,6 +19,8 @@
 #include <set>
 #include <string>
 #include <thread>
+
+#include <sys/socket.h>
 
 #include "gzip.hpp"
 #include "hydra/http/server.hpp"
@@ -583,15 +586,34 @@ TEST_F(RouterTest, AClientThatNeverReadsIsDisconnectedNotBuffered) {
   // here), and then it alone could hold every pong of the loop below.
   ws.next_layer().open(asio::ip::tcp::v4());
   ws.next_layer().set_option(asio::socket_base::receive_buffer_size(64 * 1024));
-  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), router.port});
-  ws.handshake("127.0.0.1", "/");
+  // The calls below block (Asio's synchronous writes wait for the socket however long it
+  // takes): should the router neither read from this client nor drop it, a watchdog shuts the
+  // socket down after 60 s, so that the test fails, saying how far it got, instead of hanging.
+  std::atomic<bool> finished{false}, watchdog_fired{false};
+  std::thread watchdog([&, fd = ws.next_layer().native_handle()] {
+    for (int i = 0; i < 600 && !finished; ++i)
+      std::this_thread::sleep_for(100ms);
+    if (!finished) {
+      watchdog_fired = true;
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  });
+  int sent = 0;
+  boost::system::error_code ec;
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), router.port}, ec);
+  if (!ec) ws.handshake("127.0.0.1", "/", ec);
+  const boost::system::error_code opening = ec;
   // Pings the router answers with pongs that this client never reads: once the socket buffers
   // are full, the router's send queue grows to its limit and the router drops the connection.
   const std::string ping = R"({"to":"hydra-router:/","frm":"client:/","typ":"ping","bdy":{}})";
-  boost::system::error_code ec;
-  int sent = 0;
-  for (; sent < 200000 && !ec; ++sent)
+  for (; !opening && sent < 200000 && !ec; ++sent)
     ws.write(asio::buffer(ping), ec);
+  finished = true;
+  watchdog.join();  // before any ASSERT can return
+  ASSERT_FALSE(watchdog_fired) << "the router neither read from nor dropped the client ("
+                               << (opening ? "in the handshake" : std::to_string(sent) + " pings")
+                               << ")";
+  ASSERT_FALSE(opening) << "connect or handshake: " << opening.message();
   EXPECT_TRUE(ec) << "the router kept accepting messages from a client that never reads";
   EXPECT_LT(sent, 200000);
   // The router is fine, and serves other clients.
