@@ -26,20 +26,33 @@ namespace hydra::test {
 
 class WsClient {
  public:
-  /// Connects and completes the handshake (throws on failure). `headers` go on the upgrade
+  /// Connects and completes the handshake within 10 s (throws on failure or when the server
+  /// does not answer in time, instead of blocking the test). `headers` go on the upgrade
   /// request.
   explicit WsClient(std::uint16_t port, std::string target = "/",
                     std::vector<std::pair<std::string, std::string>> headers = {})
       : ws_(io_) {
     namespace asio = boost::asio;
     asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-    ws_.next_layer().connect(endpoint);
     ws_.set_option(boost::beast::websocket::stream_base::decorator(
         [headers](boost::beast::websocket::request_type& req) {
           for (const auto& [name, value] : headers)
             req.set(name, value);
         }));
-    ws_.handshake("127.0.0.1:" + std::to_string(port), target);
+    const std::string host = "127.0.0.1:" + std::to_string(port);
+    std::optional<boost::system::error_code> opened;
+    ws_.next_layer().async_connect(endpoint, [&](boost::system::error_code ec) {
+      if (ec) {
+        opened = ec;
+        return;
+      }
+      ws_.async_handshake(host, target, [&](boost::system::error_code hec) { opened = hec; });
+    });
+    io_.run_for(std::chrono::seconds(10));
+    // On a throw the pending operations are destroyed with io_, never run.
+    if (!opened) throw std::runtime_error("websocket connect and handshake took over 10 s");
+    if (*opened) throw boost::system::system_error(*opened, "websocket connect or handshake");
+    io_.restart();
     ws_.text(true);
     start_read();
     thread_ = std::thread([this] { io_.run(); });
