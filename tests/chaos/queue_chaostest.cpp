@@ -3,13 +3,17 @@
 // stops the live consumers leave nothing waiting, in progress, claimed or leased.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hydra/hydra.hpp"
@@ -61,11 +65,18 @@ TEST(Chaos, KilledLeasedConsumersLoseNoItem) {
     return std::make_unique<Process>(
         std::vector<std::string>{binary, server.url(), kSvc, "400", "work"});
   };
-  std::vector<std::unique_ptr<Process>> consumers;
-  consumers.push_back(start_consumer());
-  consumers.push_back(start_consumer());
-  for (auto& c : consumers)
-    ASSERT_TRUE(c->wait_for_line("READY", 10s)) << "a consumer did not start";
+  // Each consumer with whether its READY line has been read yet.
+  std::vector<std::pair<std::unique_ptr<Process>, bool>> consumers;
+  consumers.emplace_back(start_consumer(), false);
+  consumers.emplace_back(start_consumer(), false);
+  const auto all_ready = [&] {
+    for (auto& [c, ready] : consumers) {
+      if (!ready) ready = c->wait_for_line("READY", 10s).has_value();
+      if (!ready) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(all_ready()) << "a consumer did not start";
 
   constexpr int kItems = 400;
   std::mt19937 rng(7);
@@ -90,15 +101,14 @@ TEST(Chaos, KilledLeasedConsumersLoseNoItem) {
     produced += burst;
     if (std::chrono::steady_clock::now() >= next_kill) {
       auto& victim = consumers[static_cast<std::size_t>(kills) % consumers.size()];  // the older
-      victim->signal(SIGKILL);
-      victim->wait(5s);
-      victim = start_consumer();
+      victim.first->signal(SIGKILL);
+      victim.first->wait(5s);
+      victim = {start_consumer(), false};
       ++kills;
       next_kill = std::chrono::steady_clock::now() + std::chrono::milliseconds(80 + rng() % 170);
     }
   }
-  for (auto& c : consumers)
-    ASSERT_TRUE(c->wait_for_line("READY", 10s)) << "a consumer did not start";
+  ASSERT_TRUE(all_ready()) << "a consumer did not start";
 
   // No more kills: the live consumers handle the rest, and take back what the dead held.
   auto settled = [&] {
@@ -124,7 +134,7 @@ TEST(Chaos, KilledLeasedConsumersLoseNoItem) {
   EXPECT_EQ(count_of(server, {"LLEN", qd::claimed_key(kSvc)}), 0);
   EXPECT_EQ(count_of(server, {"ZCARD", qd::leases_key(kSvc)}), 0);
   EXPECT_EQ(count_of(server, {"LLEN", qd::incomplete_key(kSvc)}), 0) << "dead-lettered items";
-  for (auto& c : consumers)
+  for (auto& [c, ready] : consumers)
     c->signal(SIGKILL);
   run_on(io, [&]() -> asio::awaitable<void> { co_await producer.shutdown(); });
 }

@@ -4,7 +4,7 @@
 // `handler` it runs a hydra::QueueConsumer instead, whose handler prints "TOOK <mid>" and never
 // returns (the consumer keeps extending the lease until the process dies). With `work` it runs a
 // hydra::QueueConsumer of 4 workers (reclaiming every 200 ms, up to 1000 attempts) whose handler
-// waits 0-40 ms, then counts the item's `bdy.n` in the hash `chaos:handled` (and a delivery after
+// waits 20-60 ms, then counts the item's `bdy.n` in the hash `chaos:handled` (and a delivery after
 // the first in `chaos:redelivered`) and returns; it
 // prints "READY" once started, for tests that kill such consumers over and over.
 #include <boost/asio/co_spawn.hpp>
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
               hydra,
               [&](const hydra::QueuedMessage& item) -> asio::awaitable<void> {
                 asio::steady_timer pause(co_await asio::this_coro::executor,
-                                         std::chrono::milliseconds(rng() % 41));
+                                         std::chrono::milliseconds(20 + rng() % 41));
                 co_await pause.async_wait(asio::use_awaitable);
                 const auto n = boost::json::serialize(item.message.body().at("n"));
                 (co_await hydra.redis().exec(hydra::redis::cmd("HINCRBY", "chaos:handled", n, "1")))
