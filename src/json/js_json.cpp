@@ -600,9 +600,10 @@ namespace {
 // The fast path of try_parse_members, for the shape nearly every message has: a top-level object
 // written without whitespace whose keys and string values are plain ASCII without escapes (what
 // JSON.stringify writes for UMF's routes, IDs and timestamps). Those are read here directly; each
-// other value (the body, headers, numbers) is located by matching its brackets and parsed alone
-// by Boost's parser, which checks it fully. Anything else is left to the general path before a
-// single member has been handed over.
+// other value (the body, headers, numbers) is located by matching its brackets and then read
+// alone: by PlainReader when it is as plain as small bodies are, else by Boost's parser, which
+// checks it fully. Anything else is left to the general path before a single member has been
+// handed over.
 
 // Plain pointers and sizes, so that an array of them is left uninitialised until filled (32
 // string_view pairs would be zeroed on every parse).
@@ -662,6 +663,137 @@ const char* nested_end(const char* p, const char* end) {
     }
   }
   return nullptr;
+}
+
+// Reads a member's value itself when it has the plain shape JSON.stringify gives small bodies:
+// no whitespace; strings without escapes, control characters or non-ASCII bytes; integers of at
+// most 18 digits without a fraction or an exponent (never "-0", which JSON.parse makes a
+// double); true, false, null; objects and arrays of those. It builds what the Builder builds
+// (integers as int64, each container at its final size, a repeated key in its first place with
+// its last value). For anything else it gives up, keeping nothing, and Boost's parser reads the
+// value: escapes, UTF-8 checks, number rounding and every error stay with Boost. Values nest no
+// deeper than nested_end allowed before they get here.
+class PlainReader {
+ public:
+  // The value spelled by exactly `text`; false when `text` is not of the plain shape.
+  bool read(std::string_view text, boost::json::value& out) {
+    p_ = text.data();
+    end_ = p_ + text.size();
+    if (value(out) && p_ == end_) return true;
+    items_.clear();  // what a container given up half-way left
+    return false;
+  }
+
+ private:
+  struct Item {
+    std::string_view key;  // empty for array elements
+    boost::json::value value;
+  };
+
+  bool value(boost::json::value& out) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"': {
+        const char* start = ++p_;
+        const char* close = plain_string_end(start, end_);
+        if (!close) return false;
+        out = std::string_view(start, static_cast<std::size_t>(close - start));
+        p_ = close + 1;
+        return true;
+      }
+      case '{':
+        return container(out, false);
+      case '[':
+        return container(out, true);
+      case 't':
+        return literal("true", out, boost::json::value(true));
+      case 'f':
+        return literal("false", out, boost::json::value(false));
+      case 'n':
+        return literal("null", out, boost::json::value(nullptr));
+      default:
+        return integer(out);
+    }
+  }
+
+  bool literal(std::string_view word, boost::json::value& out, boost::json::value v) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
+      return false;
+    }
+    p_ += word.size();
+    out = std::move(v);
+    return true;
+  }
+
+  bool integer(boost::json::value& out) {
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    const char* const digits = p_;
+    std::int64_t v = 0;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9')
+      v = v * 10 + (*p_++ - '0');
+    const auto count = p_ - digits;
+    if (count == 0 || count > 18) return false;
+    if (*digits == '0' && (count > 1 || negative)) return false;  // "01" is invalid; "-0"
+    if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    out = negative ? -v : v;
+    return true;
+  }
+
+  // An object or an array, at `p_`'s bracket.
+  bool container(boost::json::value& out, bool array) {
+    const char close = array ? ']' : '}';
+    ++p_;
+    const std::size_t start = items_.size();
+    if (p_ < end_ && *p_ == close) {
+      ++p_;
+    } else {
+      for (;;) {
+        std::string_view key;
+        if (!array) {
+          if (p_ == end_ || *p_ != '"') return false;
+          const char* k = ++p_;
+          const char* k_end = plain_string_end(k, end_);
+          if (!k_end || k_end + 1 == end_ || k_end[1] != ':') return false;
+          key = std::string_view(k, static_cast<std::size_t>(k_end - k));
+          p_ = k_end + 2;
+        }
+        boost::json::value v;
+        if (!value(v)) return false;
+        items_.push_back(Item{key, std::move(v)});
+        if (p_ == end_) return false;
+        if (*p_ == close) break;
+        if (*p_++ != ',') return false;
+      }
+      ++p_;
+    }
+    if (array) {
+      boost::json::array a;
+      a.reserve(items_.size() - start);
+      for (std::size_t i = start; i < items_.size(); ++i)
+        a.push_back(std::move(items_[i].value));
+      out = std::move(a);
+    } else {
+      boost::json::object o;
+      o.reserve(items_.size() - start);
+      for (std::size_t i = start; i < items_.size(); ++i)
+        o.insert_or_assign(items_[i].key, std::move(items_[i].value));
+      out = std::move(o);
+    }
+    items_.resize(start);
+    return true;
+  }
+
+  const char* p_ = nullptr;
+  const char* end_ = nullptr;
+  // The members and elements of the open containers; kept between values (its capacity too).
+  std::vector<Item> items_;
+};
+
+PlainReader& plain_reader() {
+  thread_local PlainReader reader;
+  return reader;
 }
 
 // Finds the top-level members of `text` (phase one, nothing handed over yet); false when the
@@ -725,6 +857,10 @@ Flat try_parse_flat_members(std::string_view text, MemberSink sink, StringMember
       } else {
         sink(context, m.key_text(), boost::json::value(m.value_text()));
       }
+      continue;
+    }
+    if (boost::json::value plain; plain_reader().read(m.value_text(), plain)) {
+      sink(context, m.key_text(), std::move(plain));
       continue;
     }
     if (!run_parser(parser, m.value_text(), nullptr, nullptr, nullptr)) {
