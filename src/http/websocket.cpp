@@ -8,6 +8,8 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/role.hpp>
 
+#include <sys/ioctl.h>
+
 #include "http/websocket_impl.hpp"
 
 namespace hydra::http {
@@ -24,7 +26,8 @@ WebSocket::Impl::Impl(asio::ip::tcp::socket socket, WebSocketOptions opts, std::
     : ws(std::move(socket)),
       executor(ws.get_executor()),
       options(opts),
-      remote(std::move(remote_ip)) {
+      remote(std::move(remote_ip)),
+      write_watch(executor) {
   ws.read_message_max(options.max_message_bytes);
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.idle_timeout = options.idle_timeout;
@@ -37,7 +40,7 @@ void WebSocket::Impl::enqueue(std::string text) {
   if (!open || close_requested) return;
   if (queue.size() >= options.max_queued_messages) {
     // A client that stopped reading: drop it rather than buffering without bound.
-    abort();
+    drop();
     return;
   }
   queue.push_back(std::move(text));
@@ -59,9 +62,52 @@ void WebSocket::Impl::abort() {
   beast::get_lowest_layer(ws).close(ignored);
 }
 
+void WebSocket::Impl::drop() {
+  open = false;
+  boost::system::error_code ignored;
+  auto& socket = beast::get_lowest_layer(ws);
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+WriteProgress WebSocket::Impl::progress() {
+  int unacked = 0;
+  auto& socket = beast::get_lowest_layer(ws);
+  if (!socket.is_open() || ::ioctl(socket.native_handle(), TIOCOUTQ, &unacked) != 0) unacked = 0;
+  return {writes_done, unacked};
+}
+
+// A timer looks once per stalled_write_timeout while data waits for the peer, in the writer's
+// queue or in the kernel (judge_write_progress); when nothing moved for a whole period the peer
+// is not taking data and the connection is dropped. It holds the connection weakly: a
+// connection that goes away cancels it.
+void WebSocket::Impl::watch_writes() {
+  if (watching || options.stalled_write_timeout.count() <= 0) return;
+  watching = true;
+  write_watch.expires_after(options.stalled_write_timeout);
+  write_watch.async_wait(
+      [weak = weak_from_this(), before = progress()](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->watching = false;
+        if (ec || !self->open) return;
+        switch (judge_write_progress(before, self->progress(), self->writing)) {
+          case WatchVerdict::stop:
+            return;
+          case WatchVerdict::again:
+            self->watch_writes();
+            return;
+          case WatchVerdict::drop:
+            self->drop();
+            return;
+        }
+      });
+}
+
 void WebSocket::Impl::start_writer() {
   if (writing) return;
   writing = true;
+  watch_writes();
   asio::co_spawn(
       executor,
       [self = shared_from_this()]() -> asio::awaitable<void> {
@@ -69,6 +115,7 @@ void WebSocket::Impl::start_writer() {
           // The front stays in the queue while it is written, so the buffer remains valid.
           auto [ec, n] =
               co_await self->ws.async_write(asio::buffer(self->queue.front()), tuple_awaitable);
+          ++self->writes_done;
           if (!self->queue.empty()) self->queue.pop_front();
           if (ec) {
             self->abort();

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <future>
 #include <mutex>
@@ -22,6 +24,7 @@
 #include <thread>
 
 #include "hydra/http/server.hpp"
+#include "hydra/http/websocket.hpp"
 #include "hydra/hydra.hpp"
 #include "hydra/json.hpp"
 #include "support/async.hpp"
@@ -29,6 +32,7 @@
 #include "support/process.hpp"
 #include "support/raw_http.hpp"
 #include "support/redis_server.hpp"
+#include "support/ws_client.hpp"
 
 namespace asio = boost::asio;
 using hydra::http::Request;
@@ -432,4 +436,135 @@ TEST(HttpServer, ScalesAcrossThreads) {
   a.join();
   b.join();
   EXPECT_EQ(threads.size(), 2u);
+}
+
+namespace {
+
+// A server whose one WebSocket route sends a message of `bytes` every millisecond (or, with a
+// `burst`, that many messages at once and then nothing), for at most `lasting`, while the
+// connection is open, then reports what happened. No Redis involved.
+struct Flooding {
+  struct Outcome {
+    std::chrono::milliseconds took;
+    int sent;
+    bool still_open;
+  };
+  asio::io_context io;
+  hydra::http::Server server{io.get_executor()};
+  std::promise<Outcome> outcome;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::thread thread;
+
+  Flooding(std::chrono::milliseconds stalled_write_timeout, std::size_t bytes,
+           std::chrono::milliseconds lasting, int burst = 0) {
+    hydra::http::WebSocketOptions options;
+    options.stalled_write_timeout = stalled_write_timeout;
+    options.max_queued_messages = 1'000'000;  // out of the way: only the stall may end it
+    server.websocket(
+        "/",
+        [this, bytes, lasting, burst](hydra::http::WebSocket ws,
+                                      Request&) -> asio::awaitable<void> {
+          const auto start = std::chrono::steady_clock::now();
+          const std::string message(bytes, 'x');
+          asio::steady_timer tick(co_await asio::this_coro::executor);
+          int sent = 0;
+          for (; sent < burst; ++sent)
+            ws.send(message);
+          while (ws.is_open() && std::chrono::steady_clock::now() - start < lasting) {
+            if (burst == 0) {
+              ws.send(message);
+              ++sent;
+            }
+            tick.expires_after(1ms);
+            co_await tick.async_wait(asio::use_awaitable);
+          }
+          outcome.set_value({std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - start),
+                             sent, ws.is_open()});
+        },
+        options);
+    server.listen("127.0.0.1", 0);
+    guard.emplace(io.get_executor());
+    thread = std::thread([this] { io.run(); });
+  }
+
+  ~Flooding() {
+    try {
+      asio::co_spawn(io, server.stop(), asio::use_future).get();
+    } catch (...) {
+    }
+    guard.reset();
+    io.stop();
+    thread.join();
+  }
+};
+
+// A WebSocket client that never reads, with a fixed receive buffer of `receive_buffer` bytes,
+// connected to `port`.
+struct SilentClient {
+  asio::io_context io;
+  boost::beast::websocket::stream<asio::ip::tcp::socket> ws{io};
+
+  SilentClient(std::uint16_t port, int receive_buffer) {
+    ws.next_layer().open(asio::ip::tcp::v4());
+    ws.next_layer().set_option(asio::socket_base::receive_buffer_size(receive_buffer));
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    ws.handshake("127.0.0.1", "/");
+  }
+};
+
+// The server's outcome once its handler ended, within 15 s (nullopt when it did not).
+std::optional<Flooding::Outcome> outcome_of(Flooding& server) {
+  auto done = server.outcome.get_future();
+  if (done.wait_for(15s) != std::future_status::ready) return std::nullopt;
+  return done.get();
+}
+
+}  // namespace
+
+// A client that stops reading is dropped once the server's writes stop completing, however
+// much the socket buffers take (the message count limit is out of the way here), and with a
+// reset: it does not get a FIN queued behind data it will never read.
+TEST(HttpServer, AWebSocketClientThatStopsReadingIsDroppedWhenWritesStall) {
+  Flooding server(300ms, 16 * 1024, 20s);
+  SilentClient client(server.server.port(), 64 * 1024);
+  const auto outcome = outcome_of(server);
+  ASSERT_TRUE(outcome) << "the server kept writing to a client that reads nothing";
+  EXPECT_FALSE(outcome->still_open);
+  EXPECT_LT(outcome->took, 10s);
+  // The client sees the reset (not the data still buffered for it, then an end of stream).
+  auto& socket = client.ws.next_layer();
+  socket.non_blocking(true);
+  boost::system::error_code ec;
+  std::array<char, 4096> scratch{};
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    socket.read_some(asio::buffer(scratch), ec);
+    if (ec && ec != asio::error::would_block) break;
+    if (ec) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
+}
+
+// A client that takes nothing at all is dropped even when every message fits in the socket
+// buffers, so that no write of the server's ever waits: what the kernel holds for the client
+// and nobody acknowledges counts as waiting too.
+TEST(HttpServer, AWebSocketClientThatTakesNothingIsDroppedWhenTheKernelHoldsTheRest) {
+  Flooding server(300ms, 8 * 1024, 20s, 2);
+  SilentClient client(server.server.port(), 4096);
+  const auto outcome = outcome_of(server);
+  ASSERT_TRUE(outcome) << "the server kept a client that took nothing";
+  EXPECT_FALSE(outcome->still_open);
+  EXPECT_LT(outcome->took, 10s);
+}
+
+// The same server with a client that reads: nothing is dropped, however long it goes on.
+TEST(HttpServer, AWebSocketClientThatReadsIsNotDroppedForStalledWrites) {
+  Flooding server(300ms, 1024, 1500ms);
+  hydra::test::WsClient client(server.server.port());
+  const auto outcome = outcome_of(server);
+  ASSERT_TRUE(outcome);
+  EXPECT_TRUE(outcome->still_open);
+  EXPECT_GT(outcome->sent, 100);
+  EXPECT_TRUE(client.read(5s));
 }

@@ -151,7 +151,9 @@ class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     methods = std::make_unique<MethodsService>(redis);
-    router = start_router(redis, 0, R"("requestTimeout":1)");
+    // A short WebSocket write timeout for AClientThatNeverReadsIsDisconnectedNotBuffered; the
+    // other tests' clients read, so their writes never stall that long.
+    router = start_router(redis, 0, R"("requestTimeout":1,"websocketWriteTimeout":2)");
     // The router loads the table at start; the service registered before it.
     ASSERT_TRUE(eventually([&] { return call(router.port, "GET", "/v1/m/1").status == 200; }));
   }
@@ -603,8 +605,14 @@ TEST_F(RouterTest, AClientThatNeverReadsIsDisconnectedNotBuffered) {
   ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), router.port}, ec);
   if (!ec) ws.handshake("127.0.0.1", "/", ec);
   const boost::system::error_code opening = ec;
-  // Pings the router answers with pongs that this client never reads: once the socket buffers
-  // are full, the router's send queue grows to its limit and the router drops the connection.
+  // Pings the router answers with pongs that this client never reads. Once the socket buffers
+  // are full the router drops the connection: when its send queue reaches its limit, or when
+  // nothing it sent this client moved for websocketWriteTimeout (2 s here: no write completed,
+  // no byte acknowledged), whichever comes first. The second is what ends it when TCP itself
+  // stalls, as it does in about one run of 25 here: a receive buffer this full drops incoming
+  // segments, both sides' retransmissions back off for many seconds, the router's queue stays
+  // short, and the pings that would fill it take minutes to arrive (the test then takes about
+  // 7 s instead of under 1).
   const std::string ping = R"({"to":"hydra-router:/","frm":"client:/","typ":"ping","bdy":{}})";
   for (; !opening && sent < 200000 && !ec; ++sent)
     ws.write(asio::buffer(ping), ec);

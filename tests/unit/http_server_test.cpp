@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "http/write_watch.hpp"
 #include "hydra/config.hpp"
 #include "hydra/error.hpp"
 #include "hydra/http/server.hpp"
@@ -140,4 +141,26 @@ TEST(HttpServer, ReservedPortStaysHeldUntilAdopted) {
   EXPECT_EQ(server.port(), reserved.port);
   // A fixed port is never reserved.
   EXPECT_EQ(hydra::resolve_and_reserve_service_port("5001", "").fd, -1);
+}
+
+TEST(WebSocketWriteWatch, DropsOnlyWhenDataWaitsAndNothingMoved) {
+  using hydra::http::judge_write_progress;
+  using hydra::http::WatchVerdict;
+  using hydra::http::WriteProgress;
+  // Nothing waits: the watch ends, whatever happened before.
+  EXPECT_EQ(judge_write_progress({3, 100}, {3, 0}, false), WatchVerdict::stop);
+  EXPECT_EQ(judge_write_progress({3, 0}, {3, 0}, false), WatchVerdict::stop);
+  // The writer waits on a write that never completes, with the kernel's bytes stuck.
+  EXPECT_EQ(judge_write_progress({3, 5000}, {3, 5000}, true), WatchVerdict::drop);
+  // The writer is done, but the kernel still holds bytes nobody acknowledged: the peer's window
+  // stayed shut, or its link is gone.
+  EXPECT_EQ(judge_write_progress({7, 640000}, {7, 640000}, false), WatchVerdict::drop);
+  // Movement of either kind: a write completed, or bytes were acknowledged (or taken in).
+  EXPECT_EQ(judge_write_progress({3, 5000}, {4, 5000}, true), WatchVerdict::again);
+  EXPECT_EQ(judge_write_progress({3, 5000}, {3, 4000}, true), WatchVerdict::again);
+  EXPECT_EQ(judge_write_progress({7, 640000}, {7, 1000}, false), WatchVerdict::again);
+  EXPECT_EQ(judge_write_progress({3, 0}, {3, 20000}, true), WatchVerdict::again);
+  // A writer with a message in hand and an empty kernel queue that did not move: stalled too
+  // (the write has not even reached the kernel).
+  EXPECT_EQ(judge_write_progress({3, 0}, {3, 0}, true), WatchVerdict::drop);
 }

@@ -288,7 +288,7 @@ TEST(RouterConfig, ReadsTheRouterKeys) {
     "routerToken":"5b8c1e2a-7d3f-4a6b-9c0d-1e2f3a4b5c6d","requestTimeout":2.5,
     "cors":{"Access-Control-Allow-Origin":"https://a.example"},"debugLogging":true,
     "forceMessageSignature":true,"signatureSharedSecret":"s","maxBodyBytes":2048,"threads":3,
-    "busyPollMicroseconds":150})")
+    "busyPollMicroseconds":150,"websocketWriteTimeout":2.5})")
                  .as_object();
   auto c = hydra::router::parse_router_config(doc);
   EXPECT_EQ(c.external_routes.at("ext"), std::vector<std::string>{"[get]/x"});
@@ -300,6 +300,7 @@ TEST(RouterConfig, ReadsTheRouterKeys) {
   EXPECT_EQ(c.max_body_bytes, 2048u);
   EXPECT_EQ(c.threads, 3u);
   EXPECT_EQ(c.busy_poll_microseconds, 150u);
+  EXPECT_DOUBLE_EQ(c.websocket_write_timeout_seconds, 2.5);
 
   auto defaults = hydra::router::parse_router_config(bj::object());
   EXPECT_DOUBLE_EQ(defaults.request_timeout_seconds, 5);
@@ -307,6 +308,11 @@ TEST(RouterConfig, ReadsTheRouterKeys) {
   EXPECT_FALSE(defaults.disable_router_endpoint);
   EXPECT_EQ(defaults.threads, 1u);
   EXPECT_EQ(defaults.busy_poll_microseconds, 0u);
+  EXPECT_DOUBLE_EQ(defaults.websocket_write_timeout_seconds, 30);
+  EXPECT_DOUBLE_EQ(
+      hydra::router::parse_router_config(bj::parse(R"({"websocketWriteTimeout":0})").as_object())
+          .websocket_write_timeout_seconds,
+      0);
 }
 
 TEST(RouterConfig, CorsHeadersConfigureTheServer) {
@@ -345,6 +351,9 @@ TEST(RouterConfig, BadValuesNameTheField) {
   fails_with(R"({"busyPollMicroseconds":-1})", "busyPollMicroseconds");
   fails_with(R"({"busyPollMicroseconds":20000})", "busyPollMicroseconds");
   fails_with(R"({"busyPollMicroseconds":"100"})", "busyPollMicroseconds");
+  fails_with(R"({"websocketWriteTimeout":0.05})", "websocketWriteTimeout");
+  fails_with(R"({"websocketWriteTimeout":-1})", "websocketWriteTimeout");
+  fails_with(R"({"websocketWriteTimeout":4000})", "websocketWriteTimeout");
   EXPECT_TRUE(hydra::router::is_uuid4("5b8c1e2a-7d3f-4a6b-9c0d-1e2f3a4b5c6d"));
   EXPECT_FALSE(hydra::router::is_uuid4("5b8c1e2a-7d3f-1a6b-9c0d-1e2f3a4b5c6d"));
 }

@@ -801,6 +801,8 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
 
     http::WebSocketOptions ws_options;
     ws_options.max_message_bytes = config.max_body_bytes;
+    ws_options.stalled_write_timeout =
+        std::chrono::milliseconds(std::llround(config.websocket_write_timeout_seconds * 1000));
     auto ws_handler = [self](http::WebSocket ws, Request& req) -> asio::awaitable<void> {
       co_await self->ws_session(std::move(ws), req);
     };

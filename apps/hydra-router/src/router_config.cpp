@@ -122,6 +122,9 @@ RouterConfig parse_router_config(const boost::json::object& doc) {
   c.refresh_interval_seconds = get_number(doc, "refreshInterval", 30);
   if (!(c.refresh_interval_seconds >= 0.1) || c.refresh_interval_seconds > 86400)
     invalid("refreshInterval", "must be a number of seconds from 0.1 to 86400");
+  c.websocket_write_timeout_seconds = get_number(doc, "websocketWriteTimeout", 30);
+  if (const double t = c.websocket_write_timeout_seconds; !(t == 0 || (t >= 0.1 && t <= 3600)))
+    invalid("websocketWriteTimeout", "must be 0 (never) or a number of seconds from 0.1 to 3600");
   const double threads = get_number(doc, "threads", 1);
   if (threads < 0 || threads > 256) invalid("threads", "must be from 0 (one per core) to 256");
   c.threads = static_cast<unsigned>(threads);

@@ -27,6 +27,13 @@ struct WebSocketOptions {
   /// A connection with no traffic for this long is pinged; no answer within the same time
   /// closes it (Beast's suggested server timeouts: 300 s idle, with keep-alive pings).
   std::chrono::seconds idle_timeout{300};
+  /// While data waits for the client (messages queued, or bytes the kernel holds unacknowledged),
+  /// a connection on which nothing moves for this long (no write completes, no byte is
+  /// acknowledged; checked once per period, so it goes after one to two periods) is dropped with
+  /// a TCP reset: the client stopped reading, or its link is dead. Unlike max_queued_messages
+  /// this does not depend on how much the socket buffers hold, nor on the client sending
+  /// anything. Zero: never.
+  std::chrono::milliseconds stalled_write_timeout{std::chrono::seconds(30)};
 };
 
 class WebSocket {
