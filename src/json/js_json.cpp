@@ -667,8 +667,9 @@ const char* nested_end(const char* p, const char* end) {
 
 // Reads a member's value itself when it has the plain shape JSON.stringify gives small bodies:
 // no whitespace; strings without escapes, control characters or non-ASCII bytes; integers of at
-// most 18 digits without a fraction or an exponent (never "-0", which JSON.parse makes a
-// double); true, false, null; objects and arrays of those. It builds what the Builder builds
+// most 18 digits without a fraction or an exponent (not "-0": Boost reads that as the integer
+// 0, JSON.parse as a double, and it stays Boost's); true, false, null; objects and arrays of
+// those. It builds what the Builder builds
 // (integers as int64, each container at its final size, a repeated key in its first place with
 // its last value). For anything else it gives up, keeping nothing, and Boost's parser reads the
 // value: escapes, UTF-8 checks, number rounding and every error stay with Boost. Values nest no
@@ -735,7 +736,7 @@ class PlainReader {
       v = v * 10 + (*p_++ - '0');
     const auto count = p_ - digits;
     if (count == 0 || count > 18) return false;
-    if (*digits == '0' && (count > 1 || negative)) return false;  // "01" is invalid; "-0"
+    if (*digits == '0' && (count > 1 || negative)) return false;  // "01" is invalid; "-0" Boost's
     if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
     out = negative ? -v : v;
     return true;

@@ -39,9 +39,9 @@ struct RouterConfig {
   /// `refreshInterval` in seconds (default 30): how often the route table is re-read (in case a
   /// refresh broadcast was missed) and router instances that are gone leave the directory.
   double refresh_interval_seconds = 30;
-  /// `websocketWriteTimeout` in seconds (default 30; 0 = never): a WebSocket client on which no
-  /// write completes for this long while messages wait for it is dropped
-  /// (http::WebSocketOptions::stalled_write_timeout).
+  /// `websocketWriteTimeout` in seconds (default 30; 0 = never): a WebSocket client on which
+  /// nothing moves for this long while data waits for it (no write completes, no byte is
+  /// acknowledged) is dropped (http::WebSocketOptions::stalled_write_timeout).
   double websocket_write_timeout_seconds = 30;
   /// `threads`: threads running the I/O (0 = one per core). One by default: the router's mesh
   /// state lives on one strand, so extra threads only parse HTTP in parallel and pay for the
