@@ -312,9 +312,22 @@ struct Queue::Impl {
     return item;
   }
 
-  static std::vector<std::string> take_keys(const std::string& service) {
-    return cmd(qd::received_key(service), qd::in_progress_key(service), qd::leases_key(service),
-               qd::attempts_key(service), qd::claimed_key(service));
+  // Appends the take script (kTake) for the queue with keys `k`.
+  void take_command(redis::Request& request, const Keys& k, std::string_view lease_ms) const {
+    push_evalsha(
+        request, kTakeScript,
+        std::array<std::string_view, 5>{k.received, k.in_progress, k.leases, k.attempts, k.claimed},
+        std::array<std::string_view, 1>{lease_ms});
+  }
+
+  // One leased take: the oldest item (a claimed one first), leased for `lease_ms`; nullopt
+  // when the queue is empty.
+  asio::awaitable<std::optional<QueuedMessage>> take_leased(const std::string& service,
+                                                            std::string_view lease_ms) {
+    auto reply = co_await run_with(kTakeScript, [&](redis::Request& request) {
+      take_command(request, keys(service), lease_ms);
+    });
+    co_return leased_item(reply, service);
   }
 
   // A leased wait's block: moves the oldest item of mqrecieved to mqclaimed once there is one,
@@ -334,18 +347,6 @@ struct Queue::Impl {
     }
     co_return co_await blocking_connection().exec(cmd("BRPOPLPUSH", received, claimed, timeout),
                                                   opts);
-  }
-
-  static std::vector<std::string> mark_keys(const std::string& service) {
-    return cmd(qd::in_progress_key(service), qd::leases_key(service), qd::attempts_key(service),
-               qd::incomplete_key(service));
-  }
-
-  // The script arguments of marking a leased item (`incomplete`: the item with its reason).
-  static std::vector<std::string> mark_args(const QueuedMessage& item, bool completed,
-                                            std::string incomplete) {
-    return cmd(item.raw, std::to_string(item.attempt), std::string(completed ? "1" : "0"),
-               std::move(incomplete));
   }
 
   // Node's queueMessage of a normalised message. Validation is synchronous and only the LPUSH
@@ -425,10 +426,7 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
   if (timeout.count() <= 0) {
     // No waiting: one attempt (BRPOPLPUSH 0 would block forever).
     if (!lease) co_return co_await get_queued_message(std::move(service));
-    auto reply = co_await impl->run(kTakeScript, Impl::take_keys(service),
-                                    cmd(std::to_string(lease->lease.count())));
-    auto item = Impl::leased_item(reply, service);
-    co_return item;
+    co_return co_await impl->take_leased(service, std::to_string(lease->lease.count()));
   }
 
   if (lease) {
@@ -443,8 +441,7 @@ asio::awaitable<std::optional<QueuedMessage>> Queue::wait_queued_message(
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const std::string lease_ms = std::to_string(lease->lease.count());
     for (;;) {
-      auto taken = co_await impl->run(kTakeScript, Impl::take_keys(service), cmd(lease_ms));
-      if (auto item = Impl::leased_item(taken, service)) co_return item;
+      if (auto item = co_await impl->take_leased(service, lease_ms)) co_return item;
       const auto left =
           std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) co_return std::nullopt;
@@ -472,8 +469,9 @@ asio::awaitable<bool> Queue::mark_queue_message(const QueuedMessage& item, bool 
   // Computed here, not in Lua, so the bytes are exactly what Node's JSON.stringify would write.
   std::string incomplete = completed ? std::string() : qd::with_reason(item.raw, reason);
   if (item.lease_until) {
-    auto reply = co_await impl->run(kMarkScript, Impl::mark_keys(service),
-                                    Impl::mark_args(item, completed, std::move(incomplete)));
+    auto reply = co_await impl->run_with(kMarkScript, [&](redis::Request& request) {
+      impl->leased_mark_command(request, item, impl->keys(service), completed, incomplete);
+    });
     co_return reply.as_integer() == 1;
   }
   redis::Request request;
@@ -540,10 +538,7 @@ asio::awaitable<MarkAndTake> Queue::mark_and_take_next(const QueuedMessage& item
     const std::size_t mark_replies = request.commands();
     if (lease) {
       const std::string lease_ms = std::to_string(lease->lease.count());
-      impl->push_evalsha(request, kTakeScript,
-                         std::array<std::string_view, 5>{k.received, k.in_progress, k.leases,
-                                                         k.attempts, k.claimed},
-                         std::array<std::string_view, 1>{lease_ms});
+      impl->take_command(request, k, lease_ms);
     } else {
       request.push("RPOPLPUSH", k.received, k.in_progress);
     }
